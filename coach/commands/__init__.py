@@ -1,0 +1,1 @@
+"""Subcommands of ``coach``: one module each, discovered by :mod:`coach.cli`."""

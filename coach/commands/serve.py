@@ -1,0 +1,56 @@
+"""``coach serve``: start the web app (127.0.0.1:7860 by default)."""
+
+from __future__ import annotations
+
+import argparse
+
+from coach.config import get_settings
+from coach.errors import UsageError
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = sub.add_parser("serve", help="start the web app")
+    parser.add_argument("--host", help="interface to bind (default COACH_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default COACH_PORT or 7860)")
+    parser.set_defaults(func=run)
+
+
+def parse_auth(raw: str) -> list[tuple[str, str]]:
+    """``user:password[,user:password]`` -> pairs; a malformed entry is a usage error."""
+    pairs = []
+    for entry in raw.split(","):
+        user, sep, password = entry.strip().partition(":")
+        if not sep or not user or not password:
+            raise UsageError("COACH_AUTH must be user:password pairs separated by commas")
+        pairs.append((user, password))
+    return pairs
+
+
+def auth_for(host: str, raw_auth: str | None) -> list[tuple[str, str]] | None:
+    """Credentials to require; binding beyond this machine without any is refused."""
+    if raw_auth:
+        return parse_auth(raw_auth)
+    if host not in _LOCAL_HOSTS:
+        raise UsageError(
+            f"refusing to serve on {host} without a password: set COACH_AUTH=user:password "
+            "(or bind 127.0.0.1, the default)"
+        )
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and launch the app; blocks until interrupted."""
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    auth = auth_for(host, settings.auth.get_secret_value() if settings.auth else None)
+    from ui.app import build_app, launch_kwargs
+
+    app = build_app(settings)
+    app.queue(default_concurrency_limit=settings.concurrency)
+    print(f"Mentor Coach on http://{host}:{port}")
+    app.launch(server_name=host, server_port=port, auth=auth, show_error=True, **launch_kwargs(settings))
+    return 0

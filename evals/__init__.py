@@ -1,0 +1,1 @@
+"""Eval suites: datasets (evals/datasets), scorers and runners."""

@@ -1,0 +1,100 @@
+"""The one embedding entry point works offline and plugs into Chroma by name."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from coach.embeddings import DIMENSIONS, MiniLMEmbeddingFunction, cosine, embed, embed_one
+
+
+def test_vectors_are_unit_length_and_meaningful() -> None:
+    vectors = embed(["Can I share an idea that might help?", "Would it help if I told you what worked for me?",
+                     "The quarterly revenue report is attached."])
+    assert vectors.shape == (3, DIMENSIONS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2
+
+
+def test_batching_matches_single_embedding() -> None:
+    texts = [f"sentence number {i} about listening" for i in range(40)]
+    batched = embed(texts)
+    assert np.allclose(batched[37], embed_one(texts[37]), atol=1e-4)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀🙏 مرحبا كيف حالك", "x" * 100_000, "\x00\x01binary\xff"])
+def test_odd_input_embeds_without_error(text: str) -> None:
+    vector = embed([text])[0]
+    assert vector.shape == (DIMENSIONS,)
+    assert np.isfinite(vector).all()
+
+
+def test_empty_list_gives_empty_array() -> None:
+    assert embed([]).shape == (0, DIMENSIONS)
+
+
+def test_chroma_embedding_function_round_trips_config() -> None:
+    from chromadb.utils.embedding_functions import known_embedding_functions
+
+    ef = MiniLMEmbeddingFunction()
+    assert known_embedding_functions[MiniLMEmbeddingFunction.name()] is MiniLMEmbeddingFunction
+    rebuilt = MiniLMEmbeddingFunction.build_from_config(ef.get_config())
+    assert np.allclose(rebuilt(["hello"])[0], ef(["hello"])[0])
+    with pytest.raises(ValueError):
+        MiniLMEmbeddingFunction.build_from_config({"model": "something-else"})
+
+
+def test_persisted_collection_reopens_with_our_function(tmp_path) -> None:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path = str(tmp_path / "db")
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    client = chromadb.PersistentClient(path=path, settings=chroma_settings)
+    client.create_collection("reopen", embedding_function=MiniLMEmbeddingFunction()).add(
+        ids=["a", "b"], documents=["ask before giving advice", "celebrate the effort, not the result"]
+    )
+    del client
+    # A new process opens the collection without passing an embedding function: Chroma rebuilds
+    # ours from the persisted name and config, and queries by text work.
+    code = textwrap.dedent(f"""
+        import chromadb, coach.embeddings
+        from chromadb.config import Settings
+        c = chromadb.PersistentClient(path={path!r}, settings=Settings(anonymized_telemetry=False))
+        col = c.get_collection("reopen")
+        print(type(col._embedding_function).__name__)
+        print(col.query(query_texts=["may I offer a suggestion?"], n_results=1)["ids"][0][0])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["MiniLMEmbeddingFunction", "a"]
+
+
+def test_no_network_is_used(tmp_path) -> None:
+    """Load the model, ingest and search in a fresh process whose sockets refuse anything but loopback."""
+    code = textwrap.dedent(f"""
+        import socket
+        real_connect = socket.socket.connect
+        def guarded(self, address):
+            host = address[0] if isinstance(address, tuple) else address
+            if host not in ("127.0.0.1", "::1", "localhost") and not str(host).startswith("/"):
+                raise AssertionError(f"network access attempted: {{address}}")
+            return real_connect(self, address)
+        socket.socket.connect = guarded
+        socket.create_connection = lambda *a, **k: (_ for _ in ()).throw(AssertionError(f"network: {{a}}"))
+        from pathlib import Path
+        from coach.config import Settings, PROJECT_ROOT
+        from coach.knowledge import ingest, search
+        s = Settings(home=Path({str(tmp_path)!r}))
+        ingest([PROJECT_ROOT / "knowledge" / "principles"], s)
+        print(search("how do I give advice without sounding preachy", s, k=1).results[0].id)
+    """)
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip()
