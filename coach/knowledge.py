@@ -7,6 +7,7 @@ not change are not re-embedded, and chunks of files that disappeared are deleted
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from coach.cards import PrincipleCard, parse_card, split_front_matter
 from coach.config import Settings
 from coach.embeddings import embed
 from coach.errors import StoreError, UsageError
+from coach.lexical import KeywordIndex
 from coach.vectorstore import describe_location, open_collection
 
 DOCUMENT_SUFFIXES = (".md", ".txt", ".markdown")
@@ -91,6 +93,21 @@ def _splitter(settings: Settings) -> RecursiveCharacterTextSplitter:
     )
 
 
+def _sections(body: str) -> list[str]:
+    """Body split at its ``## `` headings (heading lines dropped), without the closing source line."""
+    sections, current = [], []
+    for line in body.splitlines():
+        if line.startswith("## ") or line.startswith("Source:"):
+            if current:
+                sections.append("\n".join(current).strip())
+            current = []
+            continue
+        current.append(line)
+    if current:
+        sections.append("\n".join(current).strip())
+    return [s for s in sections if s]
+
+
 def card_chunks(card: PrincipleCard, key: str, root: str, settings: Settings) -> list[Chunk]:
     """Chunks of a card: its title and summary, how it sounds, what breaks it, and its body sections.
 
@@ -109,9 +126,9 @@ def card_chunks(card: PrincipleCard, key: str, root: str, settings: Settings) ->
     texts = [
         f"{card.title}. {card.summary}",
         f"{card.title}. A manager following it says: " + " ".join(f'"{s}"' for s in card.sounds_like),
-        f"{card.title}. Tags: {', '.join(card.tags)}.",
     ]
-    texts += [f"{card.title}. {part}" for part in _splitter(settings).split_text(card.body)]
+    for section in _sections(card.body):
+        texts += [f"{card.title}. {part}" for part in _splitter(settings).split_text(section)]
     return [
         Chunk(id=f"{key}#{n}", text=text, metadata={**base, "chunk": n, "hash": _hash(root + text)})
         for n, text in enumerate(texts)
@@ -210,6 +227,7 @@ def ingest(
         _upsert_changed(collection, chunks, report)
         seen_ids.update(c.id for c in chunks)
     report.deleted += _delete_stale(collection, roots, seen_ids)
+    invalidate_keyword_index()
     return report
 
 
@@ -273,6 +291,40 @@ def prepare_query(query: str, settings: Settings) -> tuple[str, list[str]]:
     return query, notices
 
 
+#: Weight of the keyword (BM25) score, normalised to 0..1 per query, against the dense cosine score.
+KEYWORD_WEIGHT = 0.2
+#: Dense candidates fetched from Chroma per query; every card of the bundled set fits in this.
+_DENSE_CANDIDATES = 256
+
+_keyword_lock = threading.Lock()
+_keyword_cache: dict[tuple[str, str], tuple[int, list[str], list[dict], list[str], KeywordIndex]] = {}
+
+
+def invalidate_keyword_index() -> None:
+    """Forget cached keyword indexes (ingest calls this after changing the store)."""
+    with _keyword_lock:
+        _keyword_cache.clear()
+
+
+def _keyword_corpus(collection, settings: Settings, total: int):
+    """(ids, metadatas, documents, index) of the whole collection, rebuilt when its size changes."""
+    key = (describe_location(settings), settings.collection)
+    with _keyword_lock:
+        cached = _keyword_cache.get(key)
+        if cached and cached[0] == total:
+            return cached[1:]
+        stored = collection.get(include=["documents", "metadatas"])
+        ids, metas, docs = stored["ids"], [m or {} for m in stored["metadatas"]], stored["documents"]
+        entry = (total, ids, metas, docs, KeywordIndex(docs))
+        _keyword_cache[key] = entry
+        return entry[1:]
+
+
+def _result_key(chunk_id: str, meta: dict) -> str:
+    """Chunks of one card collapse into one result; document passages stay separate."""
+    return meta["card_id"] if meta.get("kind") == "card" else chunk_id
+
+
 def search(
     query: str,
     settings: Settings,
@@ -282,7 +334,8 @@ def search(
 ) -> SearchResponse:
     """The ``k`` best cards or document passages for a query, best first.
 
-    Several chunks of one card collapse into one result scored by its best chunk.
+    Ranking fuses dense similarity (mean of a card's two best chunks) with BM25 keyword scores;
+    the displayed ``score`` stays the cosine similarity of the best chunk.
     ``applies_to`` ("mentor" or "mentee") keeps only cards for that role.
     """
     if k < 1:
@@ -294,30 +347,47 @@ def search(
         raise StoreError(f"the knowledge store ({describe_location(settings)}) is empty: run `coach ingest` first")
     raw = collection.query(
         query_embeddings=embed([query]),
-        n_results=min(total, max(k * 8, 24)),
+        n_results=min(total, _DENSE_CANDIDATES),
         include=["documents", "metadatas", "distances"],
     )
-    results: dict[str, SearchResult] = {}
-    for chunk_id, text, meta, distance in zip(
-        raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0]
-    ):
+    ids, metas, docs, index = _keyword_corpus(collection, settings, total)
+    keyword = index.scores(query)
+    top_keyword = float(keyword.max()) if keyword.size else 0.0
+
+    def allowed(meta: dict) -> bool:
+        return not applies_to or applies_to in str(meta.get("applies_to", "")).split(",")
+
+    dense: dict[str, list[float]] = {}
+    best: dict[str, tuple[str, dict]] = {}  # key -> (best chunk text, its metadata)
+    for chunk_id, text, meta, distance in zip(raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0]):
         meta = meta or {}
-        if applies_to and applies_to not in str(meta.get("applies_to", "")).split(","):
+        if not allowed(meta):
             continue
-        is_card = meta.get("kind") == "card"
-        key = meta["card_id"] if is_card else chunk_id
-        if key in results:
-            continue  # results arrive best first; keep the best chunk per card
-        results[key] = SearchResult(
+        key = _result_key(chunk_id, meta)
+        dense.setdefault(key, []).append(1.0 - float(distance))
+        best.setdefault(key, (text, meta))
+    lexical: dict[str, float] = {}
+    for chunk_id, meta, score in zip(ids, metas, keyword):
+        if score > 0 and allowed(meta):
+            key = _result_key(chunk_id, meta)
+            lexical[key] = max(lexical.get(key, 0.0), float(score) / top_keyword)
+
+    def fused(key: str) -> float:
+        sims = sorted(dense.get(key, [0.0]), reverse=True)[:2]
+        return sum(sims) / len(sims) + KEYWORD_WEIGHT * lexical.get(key, 0.0)
+
+    ranked = sorted(best, key=fused, reverse=True)[:k]
+    results = []
+    for key in ranked:
+        text, meta = best[key]
+        results.append(SearchResult(
             id=key,
-            kind="card" if is_card else "document",
+            kind="card" if meta.get("kind") == "card" else "document",
             title=str(meta.get("title", "")),
             summary=str(meta.get("summary") or text),
-            score=round(max(0.0, 1.0 - float(distance)), 4),
+            score=round(max(0.0, max(dense[key])), 4),
             source=str(meta.get("source", "")),
             applies_to=str(meta.get("applies_to", "")),
             matched=text,
-        )
-        if len(results) == k:
-            break
-    return SearchResponse(query=query, results=list(results.values()), notices=notices)
+        ))
+    return SearchResponse(query=query, results=results, notices=notices)

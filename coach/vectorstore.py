@@ -17,7 +17,11 @@ from coach.config import Settings
 from coach.embeddings import MiniLMEmbeddingFunction
 from coach.errors import StoreError
 
-_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _chroma_settings() -> ChromaSettings:
+    """Fresh Chroma settings with telemetry off (a new object each time: Chroma's HttpClient mutates it)."""
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
 def describe_location(settings: Settings) -> str:
@@ -49,7 +53,7 @@ def open_client(settings: Settings) -> chromadb.api.ClientAPI:
     """A Chroma client for the configured store (HTTP when ``COACH_CHROMA_HOST`` is set)."""
     if settings.chroma_host:
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=_CHROMA_SETTINGS)
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=_chroma_settings())
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError variants here
             raise StoreError(
                 f"cannot reach the {describe_location(settings)}: {exc}. "
@@ -58,7 +62,7 @@ def open_client(settings: Settings) -> chromadb.api.ClientAPI:
     path = settings.chroma_dir
     _check_writable(path)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=_CHROMA_SETTINGS)
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
     except (sqlite3.DatabaseError, Exception) as exc:
         raise StoreError(
             f"the knowledge store at {path} cannot be opened ({exc.__class__.__name__}: {exc}). "

@@ -67,12 +67,18 @@ def test_persisted_collection_reopens_with_our_function(tmp_path) -> None:
         from chromadb.config import Settings
         c = chromadb.PersistentClient(path={path!r}, settings=Settings(anonymized_telemetry=False))
         col = c.get_collection("reopen")
-        print(type(col._embedding_function).__name__)
+        print(type(col.configuration.get("embedding_function")).__name__)
         print(col.query(query_texts=["may I offer a suggestion?"], n_results=1)["ids"][0][0])
+        col.add(ids=["c"], documents=["listen like you are interviewing a hero"])
+        import numpy as np
+        stored = col.get(ids=["c"], include=["embeddings"])["embeddings"][0]
+        print(bool(np.allclose(stored, coach.embeddings.embed(["listen like you are interviewing a hero"])[0], atol=1e-5)))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["MiniLMEmbeddingFunction", "a"]
+    # Chroma rebuilt our function from the persisted config and embedded new text with it.
+    assert out.stdout.split() == ["MiniLMEmbeddingFunction", "a", "True"]
 
 
 def test_no_network_is_used(tmp_path) -> None:

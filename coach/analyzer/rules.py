@@ -12,12 +12,13 @@ advice, trigger, fix, title, examples``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from coach.analyzer.model import KINDS, LEVELS
+from coach.analyzer.prefilter import PatternIndex, Requirement, requirements_for
 from coach.analyzer.yamlsrc import LineDict, LineList, RuleFileError, load_yaml
 
 #: Every pattern is matched case-insensitively (Vale does the same for its tokens).
@@ -44,10 +45,12 @@ GUARD_FIELDS = {"description", "sentence", "scope", "patterns", "except"}
 
 @dataclass(frozen=True)
 class Pattern:
-    """One compiled regex of a rule, with the fix template that applies to its matches."""
+    """One compiled regex of a rule, the fix template for its matches, and its prefilter."""
 
     regex: re.Pattern[str]
     fix: str | None
+    #: Literal-word prefilter: the first requirement is indexed, the rest are checked before the regex runs.
+    requirements: tuple[Requirement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Rule:
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     source: str
+    index: int = 0  # position in the rule set: ties between findings at one offset sort by it
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class RuleSet:
     guards: dict[str, Guard]
     client_permission: tuple[re.Pattern[str], ...]
     directory: Path
+    prefilter: PatternIndex
 
     def by_id(self, rule_id: str) -> Rule:
         """The rule with this id; ``KeyError`` when unknown."""
@@ -158,7 +163,7 @@ def _check_fix(ctx: _Ctx, template: str, regex: re.Pattern[str], line: int, wher
             raise ctx.fail(line, f"{where}: field 'fix' filter '|{filt}' must be one of {', '.join(FIX_FILTERS)}")
 
 
-def _patterns(ctx: _Ctx, data: LineDict, where: str, default_fix: str | None) -> tuple[Pattern, ...]:
+def _patterns(ctx: _Ctx, data: LineDict, where: str, default_fix: str | None, anchored: bool) -> tuple[Pattern, ...]:
     value = data.get("patterns")
     if not isinstance(value, LineList) or not value:
         raise ctx.fail(data.line_of("patterns"), f"{where}: field 'patterns' must be a non-empty list")
@@ -180,7 +185,7 @@ def _patterns(ctx: _Ctx, data: LineDict, where: str, default_fix: str | None) ->
         regex = _compile(ctx, source, line, f"{where}: field 'patterns' item {index + 1}")
         if fix is not None:
             _check_fix(ctx, fix, regex, line, where)
-        result.append(Pattern(regex, fix))
+        result.append(Pattern(regex, fix, requirements_for(regex, anchored)))
     return tuple(result)
 
 
@@ -219,7 +224,8 @@ def _rule(ctx: _Ctx, data: Any, line: int, principles: frozenset[str], guard_nam
     fix = _str(ctx, data, "fix", where)
     if trigger and "patterns" in data:
         raise ctx.fail(data.line_of("patterns"), f"{where}: a rule with 'trigger' is derived from other findings and takes no 'patterns'")
-    patterns = () if trigger else _patterns(ctx, data, where, fix)
+    anchor = _str(ctx, data, "anchor", where, choices=ANCHORS, default="anywhere")
+    patterns = () if trigger else _patterns(ctx, data, where, fix, anchor == "start")
     guards = {}
     for key in ("only", "unless"):
         names = _str_list(ctx, data, key, where)
@@ -240,7 +246,7 @@ def _rule(ctx: _Ctx, data: Any, line: int, principles: frozenset[str], guard_nam
         message=_str(ctx, data, "message", where).strip(),
         title=(_str(ctx, data, "title", where) or rule_id.replace("-", " ").capitalize()).strip(),
         patterns=patterns,
-        anchor=_str(ctx, data, "anchor", where, choices=ANCHORS, default="anywhere"),
+        anchor=anchor,
         span=_str(ctx, data, "span", where, choices=SPANS, default="match"),
         exceptions=tuple(_compile(ctx, s, ln, f"{where}: field 'exceptions'") for s, ln in _str_list(ctx, data, "exceptions", where)),
         only=guards["only"],
@@ -325,10 +331,14 @@ def load_rules(rules_dir: Path, principles: frozenset[str]) -> RuleSet:
             if rule.id in seen:
                 raise ctx.fail(item.line_of("id"), f"rule {rule.id!r}: duplicate id (first defined at {seen[rule.id]})")
             seen[rule.id] = rule.source
-            rules.append(rule)
+            rules.append(replace(rule, index=len(rules)))
     if not rules:
         raise RuleFileError(f"{rules_dir}: no rule files (*.yaml) found")
-    return RuleSet(rules=tuple(rules), guards=guards, client_permission=client, directory=rules_dir)
+    prefilter = PatternIndex([
+        ((rule.index, i), pattern.requirements) for rule in rules for i, pattern in enumerate(rule.patterns)
+    ])
+    return RuleSet(rules=tuple(rules), guards=guards, client_permission=client, directory=rules_dir,
+                   prefilter=prefilter)
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,192 @@
+"""The matcher: run a :class:`RuleSet` over one text and return findings.
+
+Order of work for one text: blank ignore comments; for each rule, find pattern matches, drop those an
+exception overlaps or a guard rejects, widen to the sentence when the rule says so; then derive
+turn-level findings (advice given before permission was asked); drop ignored findings; sort.
+Regexes are compiled once at load time; sentences and quotations are computed lazily, only when a
+rule that matched needs them, so texts without matches cost one regex scan per pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach.analyzer.fixes import render_fix
+from coach.analyzer.ignores import is_ignored, parse_ignores
+from coach.analyzer.model import AnalysisContext, Finding
+from coach.analyzer.prefilter import text_keys
+from coach.analyzer.rules import Guard, Rule, RuleSet
+from coach.analyzer.text import Document
+
+_EMPTY_CONTEXT = AnalysisContext()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule match before it becomes a :class:`Finding` (positions only)."""
+
+    rule: Rule
+    start: int
+    end: int
+    fix: str | None
+
+
+class _Matcher:
+    """Per-text state: the document and cached guard answers."""
+
+    def __init__(self, text: str, rules: RuleSet) -> None:
+        self.doc = Document(text)
+        self.rules = rules
+        self._sentence_guard: dict[tuple[str, int], bool] = {}
+        self.folded, self.tokens = text_keys(text)
+        self.has_question = "?" in text or "\uff1f" in text or "\u061f" in text
+
+    def guard(self, name: str, start: int, end: int) -> bool:
+        """Does guard ``name`` hold for the span ``[start, end)``?"""
+        doc = self.doc
+        if name == "quoted":
+            return doc.in_quotes(start, end)
+        index = doc.sentence_index(start)
+        if name == "question":
+            return doc.is_question(index)
+        if name == "statement":
+            return not doc.is_question(index)
+        guard = self.rules.guards[name]
+        if guard.scope == "sentence":
+            key = (name, index)
+            if key not in self._sentence_guard:
+                s, e = doc.sentence_span(index)
+                self._sentence_guard[key] = self._check(guard, index, doc.text[s:e])
+            return self._sentence_guard[key]
+        s, e = doc.sentence_span(index)
+        part = doc.text[s:start] if guard.scope == "before" else doc.text[end:e]
+        return self._check(guard, index, part)
+
+    def _check(self, guard: Guard, index: int, part: str) -> bool:
+        if guard.sentence != "any" and (guard.sentence == "question") != self.doc.is_question(index):
+            return False
+        if guard.patterns and not any(p.search(part) for p in guard.patterns):
+            return False
+        return not any(p.search(part) for p in guard.excepts)
+
+    def candidates(self) -> dict[int, list[int]]:
+        """Rule index -> indices of its patterns that the prefilter lets through, in rule order."""
+        by_rule: dict[int, list[int]] = {}
+        for rule_index, pattern_index in self.rules.prefilter.candidates(self.folded, self.tokens):
+            by_rule.setdefault(rule_index, []).append(pattern_index)
+        return by_rule
+
+    def hits(self, rule: Rule, pattern_indices: list[int] | None = None) -> list[Hit]:
+        """Every accepted match of one pattern rule (of the given patterns only, when named)."""
+        text = self.doc.text
+        found: list[Hit] = []
+        if "question" in rule.only and not self.has_question:
+            return found
+        patterns = rule.patterns if pattern_indices is None else [rule.patterns[i] for i in pattern_indices]
+        for pattern in patterns:
+            if rule.anchor == "start":
+                matches = (pattern.regex.match(text, s, e) for s, e in self.doc.sentences)
+            else:
+                matches = pattern.regex.finditer(text)
+            for m in matches:
+                if m is None or m.end() == m.start():
+                    continue
+                hit = self._accept(rule, m, pattern.fix)
+                if hit:
+                    found.append(hit)
+        if len(found) < 2:
+            return found
+        # One rule reports a stretch of text once: of overlapping hits keep the earliest, longest one.
+        found.sort(key=lambda h: (h.start, h.start - h.end))
+        kept = [found[0]]
+        for hit in found[1:]:
+            if hit.start >= kept[-1].end:
+                kept.append(hit)
+            elif hit.end - hit.start > kept[-1].end - kept[-1].start and hit.start == kept[-1].start:
+                kept[-1] = hit
+        return kept
+
+    def _accept(self, rule: Rule, m, fix_template: str | None) -> Hit | None:
+        start, end = m.span()
+        if any(not self.guard(name, start, end) for name in rule.only):
+            return None
+        if any(self.guard(name, start, end) for name in rule.unless):
+            return None
+        if rule.span == "sentence":
+            start, end = self.doc.sentence_span(self.doc.sentence_index(start))
+        if rule.exceptions and self._excepted(rule, start, end):
+            return None
+        fix = render_fix(fix_template, m, self.doc.starts_sentence(m.start())) if fix_template else None
+        return Hit(rule, start, end, fix)
+
+    def _excepted(self, rule: Rule, start: int, end: int) -> bool:
+        """An exception that matches in the sentence and overlaps the span cancels the hit."""
+        s, e = self.doc.sentence_span(self.doc.sentence_index(start))
+        s, e = min(s, start), max(e, end)
+        # Search a slice, not text[pos:endpos], so that "^" and "$" mean sentence start and end.
+        sentence = self.doc.text[s:e]
+        lo, hi = start - s, end - s
+        for regex in rule.exceptions:
+            for m in regex.finditer(sentence):
+                if m.start() < hi and m.end() > lo:
+                    return True
+        return False
+
+
+def _client_granted(rules: RuleSet, context: AnalysisContext) -> bool:
+    """The client asked for advice ("what should I do?"), which is an invitation to give it."""
+    prev = context.prev_client_text
+    return bool(prev) and any(p.search(prev) for p in rules.client_permission)
+
+
+def permission_in(text: str, rules: RuleSet) -> bool:
+    """True when ``text`` asks permission to advise (any permission-kind rule matches)."""
+    matcher = _Matcher(parse_ignores(text)[0].replace("\u2019", "'"), rules)
+    return any(matcher.hits(r) for r in rules.rules if r.kind == "permission" and not r.trigger)
+
+
+def _derived(rules: RuleSet, hits: list[Hit], context: AnalysisContext, doc: Document) -> list[Hit]:
+    """Turn-level findings: advice before any permission in this turn or earlier in the conversation."""
+    derived = [r for r in rules.rules if r.trigger == "advice-before-permission"]
+    advice = [h for h in hits if h.rule.advice]
+    if not derived or not advice:
+        return []
+    if context.permission_asked or _client_granted(rules, context):
+        return []
+    if any(permission_in(turn, rules) for turn in context.previous_manager_turns):
+        return []
+    first_permission = min((h.start for h in hits if h.rule.kind == "permission"), default=len(doc.text) + 1)
+    out: list[Hit] = []
+    seen_sentences: set[int] = set()
+    for h in sorted(advice, key=lambda h: h.start):
+        sentence = doc.sentence_index(h.start)
+        if h.start < first_permission and sentence not in seen_sentences:
+            seen_sentences.add(sentence)  # one note per advising sentence, however many directives it has
+            out.extend(Hit(rule, h.start, h.end, None) for rule in derived)
+    return out
+
+
+def match_rules(text: str, rules: RuleSet, context: AnalysisContext | None = None) -> list[Finding]:
+    """All findings of ``rules`` in ``text``, sorted by offset (ties: rule order)."""
+    context = context or _EMPTY_CONTEXT
+    masked, ignores = parse_ignores(text)
+    # Typographic apostrophes match like straight ones (same length, so offsets are unchanged).
+    masked = masked.replace("\u2019", "'")
+    matcher = _Matcher(masked, rules)
+    hits: list[Hit] = []
+    for rule_index, pattern_indices in matcher.candidates().items():
+        hits.extend(matcher.hits(rules.rules[rule_index], pattern_indices))
+    hits.extend(_derived(rules, hits, context, matcher.doc))
+    hits.sort(key=lambda h: (h.start, h.rule.index))
+    findings = []
+    for h in hits:
+        if ignores and is_ignored(ignores, h.rule.id, h.start):
+            continue
+        line, column = matcher.doc.line_col(h.start)
+        r = h.rule
+        findings.append(Finding(
+            rule=r.id, principle=r.principle, level=r.level, kind=r.kind, polarity=r.polarity,
+            message=r.message, line=line, column=column, offset=h.start, length=h.end - h.start,
+            text=text[h.start:h.end], fix=h.fix,
+        ))
+    return findings
