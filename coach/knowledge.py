@@ -120,6 +120,9 @@ def card_chunks(card: PrincipleCard, key: str, root: str, settings: Settings) ->
         "summary": card.summary,
         "source": f"{card.source.file} ({card.source.part}; {card.source.author})",
         "applies_to": ",".join(card.applies_to),
+        # Booleans as well, because Chroma can filter on them (not on a substring of a string).
+        "for_mentor": "mentor" in card.applies_to,
+        "for_mentee": "mentee" in card.applies_to,
         "source_key": key,
         "root": root,
     }
@@ -293,8 +296,8 @@ def prepare_query(query: str, settings: Settings) -> tuple[str, list[str]]:
 
 #: Weight of the keyword (BM25) score, normalised to 0..1 per query, against the dense cosine score.
 KEYWORD_WEIGHT = 0.2
-#: Dense candidates fetched from Chroma per query; every card of the bundled set fits in this.
-_DENSE_CANDIDATES = 256
+#: Dense candidates fetched from Chroma per query (chunks; enough to rank the best cards by their top two).
+_DENSE_CANDIDATES = 64
 
 _keyword_lock = threading.Lock()
 _keyword_cache: dict[tuple[str, str], tuple[int, list[str], list[dict], list[str], KeywordIndex]] = {}
@@ -345,12 +348,16 @@ def search(
     total = collection.count()
     if total == 0:
         raise StoreError(f"the knowledge store ({describe_location(settings)}) is empty: run `coach ingest` first")
+    # Distances only: metadata and text come from the cached corpus, which is much cheaper than
+    # having Chroma return them for every candidate.
     raw = collection.query(
         query_embeddings=embed([query]),
         n_results=min(total, _DENSE_CANDIDATES),
-        include=["documents", "metadatas", "distances"],
+        where={f"for_{applies_to}": True} if applies_to else None,
+        include=["distances"],
     )
     ids, metas, docs, index = _keyword_corpus(collection, settings, total)
+    position = {chunk_id: n for n, chunk_id in enumerate(ids)}
     keyword = index.scores(query)
     top_keyword = float(keyword.max()) if keyword.size else 0.0
 
@@ -359,22 +366,26 @@ def search(
 
     dense: dict[str, list[float]] = {}
     best: dict[str, tuple[str, dict]] = {}  # key -> (best chunk text, its metadata)
-    for chunk_id, text, meta, distance in zip(raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0]):
-        meta = meta or {}
-        if not allowed(meta):
-            continue
-        key = _result_key(chunk_id, meta)
+    for chunk_id, distance in zip(raw["ids"][0], raw["distances"][0]):
+        n = position.get(chunk_id)
+        if n is None or not allowed(metas[n]):
+            continue  # added by another process since the cache was built; the next count change picks it up
+        key = _result_key(chunk_id, metas[n])
         dense.setdefault(key, []).append(1.0 - float(distance))
-        best.setdefault(key, (text, meta))
+        best.setdefault(key, (docs[n], metas[n]))
     lexical: dict[str, float] = {}
-    for chunk_id, meta, score in zip(ids, metas, keyword):
+    for n_chunk, (chunk_id, meta, score) in enumerate(zip(ids, metas, keyword)):
         if score > 0 and allowed(meta):
             key = _result_key(chunk_id, meta)
             lexical[key] = max(lexical.get(key, 0.0), float(score) / top_keyword)
+            best.setdefault(key, (docs[n_chunk], meta))
+
+    # A card's chunk that did not make the candidate list is at most as similar as the last candidate.
+    floor = min((sim for sims in dense.values() for sim in sims), default=0.0)
 
     def fused(key: str) -> float:
-        sims = sorted(dense.get(key, [0.0]), reverse=True)[:2]
-        return sum(sims) / len(sims) + KEYWORD_WEIGHT * lexical.get(key, 0.0)
+        sims = (sorted(dense.get(key, []), reverse=True) + [floor, floor])[:2]
+        return sum(sims) / 2 + KEYWORD_WEIGHT * lexical.get(key, 0.0)
 
     ranked = sorted(best, key=fused, reverse=True)[:k]
     results = []
@@ -385,7 +396,7 @@ def search(
             kind="card" if meta.get("kind") == "card" else "document",
             title=str(meta.get("title", "")),
             summary=str(meta.get("summary") or text),
-            score=round(max(0.0, max(dense[key])), 4),
+            score=round(max(0.0, *dense.get(key, [0.0])), 4),
             source=str(meta.get("source", "")),
             applies_to=str(meta.get("applies_to", "")),
             matched=text,

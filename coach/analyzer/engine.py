@@ -85,7 +85,7 @@ class _Matcher:
         patterns = rule.patterns if pattern_indices is None else [rule.patterns[i] for i in pattern_indices]
         for pattern in patterns:
             if rule.anchor == "start":
-                matches = (pattern.regex.match(text, s, e) for s, e in self.doc.sentences)
+                matches = (pattern.regex.match(text, s, e) for s, e in self._starts(rule))
             else:
                 matches = pattern.regex.finditer(text)
             for m in matches:
@@ -105,6 +105,15 @@ class _Matcher:
             elif hit.end - hit.start > kept[-1].end - kept[-1].start and hit.start == kept[-1].start:
                 kept[-1] = hit
         return kept
+
+    def _starts(self, rule: Rule) -> list[tuple[int, int]]:
+        """Sentences an anchored rule is tried on (the question/statement guards filter them up front)."""
+        doc = self.doc
+        if "question" in rule.only:
+            return [span for span, q in zip(doc.sentences, doc.question_flags) if q]
+        if "statement" in rule.only:
+            return [span for span, q in zip(doc.sentences, doc.question_flags) if not q]
+        return doc.sentences
 
     def _accept(self, rule: Rule, m, fix_template: str | None) -> Hit | None:
         start, end = m.span()

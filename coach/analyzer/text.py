@@ -46,14 +46,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
+    segment = text[start:end]
+    body = segment.strip()
+    if not body:
+        return
+    start += len(segment) - len(segment.lstrip())
+    end = start + len(body)
     while end - start > MAX_SENTENCE_CHARS:
         cut = text.rfind(" ", start + 1, start + MAX_SENTENCE_CHARS)
         cut = cut if cut > start else start + MAX_SENTENCE_CHARS
-        _add(text, start, cut, spans)
+        spans.append((start, cut))
         start = cut
         while start < end and text[start].isspace():
             start += 1
@@ -125,11 +127,18 @@ class Document:
         """``(start, end)`` of sentence ``index``; the whole text when there are no sentences."""
         return self.sentences[index] if self.sentences else (0, len(self.text))
 
+    @cached_property
+    def question_flags(self) -> list[bool]:
+        """For each sentence, whether it ends with a question mark (before closing quotes)."""
+        text = self.text
+        return [text[s:e].rstrip(_CLOSERS).endswith(("?", "\uff1f", "\u061f")) for s, e in self.sentences]
+
     def is_question(self, index: int) -> bool:
         """True when sentence ``index`` ends with a question mark (before closing quotes)."""
-        start, end = self.sentence_span(index)
-        body = self.text[start:end].rstrip(_CLOSERS)
-        return body.endswith(("?", "\uff1f", "\u061f"))
+        flags = self.question_flags
+        if not flags:
+            return self.text.rstrip(_CLOSERS).endswith(("?", "\uff1f", "\u061f"))
+        return flags[index]
 
     def in_quotes(self, start: int, end: int) -> bool:
         """True when the span ``[start, end)`` starts inside a quotation."""
