@@ -62,10 +62,11 @@ class SearchResult:
     kind: str          # "card" or "document"
     title: str
     summary: str       # card summary, or the passage text
-    score: float       # cosine similarity of the best-matching chunk, 0..1
+    score: float       # relevance used for ranking, 0..1 (dense similarity fused with keyword match)
     source: str        # seed document and part for cards; the file path for documents
     applies_to: str = ""
     matched: str = ""  # the chunk text that matched best
+    similarity: float = 0.0  # cosine similarity of the best-matching chunk, 0..1
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -338,7 +339,7 @@ def search(
     """The ``k`` best cards or document passages for a query, best first.
 
     Ranking fuses dense similarity (mean of a card's two best chunks) with BM25 keyword scores;
-    the displayed ``score`` stays the cosine similarity of the best chunk.
+    ``score`` is that fused relevance scaled to 0..1, ``similarity`` the best chunk's cosine.
     ``applies_to`` ("mentor" or "mentee") keeps only cards for that role.
     """
     if k < 1:
@@ -396,7 +397,8 @@ def search(
             kind="card" if meta.get("kind") == "card" else "document",
             title=str(meta.get("title", "")),
             summary=str(meta.get("summary") or text),
-            score=round(max(0.0, *dense.get(key, [0.0])), 4),
+            score=round(max(0.0, fused(key)) / (1.0 + KEYWORD_WEIGHT), 4),
+            similarity=round(max(0.0, *dense.get(key, [0.0])), 4),
             source=str(meta.get("source", "")),
             applies_to=str(meta.get("applies_to", "")),
             matched=text,

@@ -55,6 +55,8 @@ def test_cards_ingest_and_search_returns_cards_with_sources(settings: Settings) 
     assert top.kind == "card" and top.title and top.summary and top.source.endswith(")")
     assert 0 < top.score <= 1
     assert len({r.id for r in response.results}) == 3  # one result per card
+    scores = [r.score for r in response.results]
+    assert scores == sorted(scores, reverse=True)  # the shown score is the ranking score
 
 
 def test_role_filter_keeps_only_that_role(settings: Settings) -> None:

@@ -69,10 +69,14 @@ class _Matcher:
             return False
         return not any(p.search(part) for p in guard.excepts)
 
-    def candidates(self) -> dict[int, list[int]]:
+    def candidates(self, use_prefilter: bool = True) -> dict[int, list[int]]:
         """Rule index -> indices of its patterns that the prefilter lets through, in rule order."""
         by_rule: dict[int, list[int]] = {}
-        for rule_index, pattern_index in self.rules.prefilter.candidates(self.folded, self.tokens):
+        if use_prefilter:
+            keys = self.rules.prefilter.candidates(self.folded, self.tokens)
+        else:
+            keys = [(r.index, i) for r in self.rules.rules for i in range(len(r.patterns))]
+        for rule_index, pattern_index in keys:
             by_rule.setdefault(rule_index, []).append(pattern_index)
         return by_rule
 
@@ -175,15 +179,19 @@ def _derived(rules: RuleSet, hits: list[Hit], context: AnalysisContext, doc: Doc
     return out
 
 
-def match_rules(text: str, rules: RuleSet, context: AnalysisContext | None = None) -> list[Finding]:
-    """All findings of ``rules`` in ``text``, sorted by offset (ties: rule order)."""
+def match_rules(text: str, rules: RuleSet, context: AnalysisContext | None = None,
+                use_prefilter: bool = True) -> list[Finding]:
+    """All findings of ``rules`` in ``text``, sorted by offset (ties: rule order).
+
+    ``use_prefilter=False`` runs every pattern; results are identical (tests check it), only slower.
+    """
     context = context or _EMPTY_CONTEXT
     masked, ignores = parse_ignores(text)
     # Typographic apostrophes match like straight ones (same length, so offsets are unchanged).
     masked = masked.replace("\u2019", "'")
     matcher = _Matcher(masked, rules)
     hits: list[Hit] = []
-    for rule_index, pattern_indices in matcher.candidates().items():
+    for rule_index, pattern_indices in matcher.candidates(use_prefilter).items():
         hits.extend(matcher.hits(rules.rules[rule_index], pattern_indices))
     hits.extend(_derived(rules, hits, context, matcher.doc))
     hits.sort(key=lambda h: (h.start, h.rule.index))

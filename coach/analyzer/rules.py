@@ -195,11 +195,11 @@ def _examples(ctx: _Ctx, data: LineDict, where: str) -> tuple[tuple[str, ...], t
         raise ctx.fail(data.line_of("examples"), f"{where}: field 'examples' must be a mapping with 'match' and 'no_match' lists")
     unknown = set(value) - {"match", "no_match"}
     if unknown:
-        raise ctx.fail(value.line, f"{where}: field 'examples' has unknown keys {sorted(unknown)}")
+        raise ctx.fail(data.line_of("examples"), f"{where}: field 'examples' has unknown keys {sorted(unknown)}")
     match = [s for s, _ in _str_list(ctx, value, "match", f"{where}: examples")]
     no_match = [s for s, _ in _str_list(ctx, value, "no_match", f"{where}: examples")]
     if not match or not no_match:
-        raise ctx.fail(value.line, f"{where}: field 'examples' needs at least one 'match' and one 'no_match' example")
+        raise ctx.fail(data.line_of("examples"), f"{where}: field 'examples' needs at least one 'match' and one 'no_match' example")
     return tuple(match), tuple(no_match)
 
 
