@@ -149,9 +149,10 @@ class Document:
         return i >= 0 and quotes[i][0] < start < quotes[i][1] and end <= quotes[i][1]
 
     def starts_sentence(self, offset: int) -> bool:
-        """True when only quote marks, brackets or spaces stand between the sentence start and ``offset``."""
+        """True when no letter or digit stands between the sentence start and ``offset`` (quotes, bullets
+        and emoji may)."""
         start, _ = self.sentence_span(self.sentence_index(offset))
-        return offset <= start or not self.text[start:offset].strip("\"'\u201c\u2018([ \t\r\n*_-")
+        return not any(ch.isalnum() for ch in self.text[start:offset])
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column (in characters) of ``offset``."""

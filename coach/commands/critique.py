@@ -141,7 +141,8 @@ def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
     name, text, had_bom = read_input(args.file, settings.max_analyze_chars)
     context = AnalysisContext(permission_asked=args.permission_asked)
-    analysis = _analysis(text, context, args.no_behaviour or args.format == "sarif")
+    # SARIF and --fix have no place for the behaviour label, so they skip loading the classifier.
+    analysis = _analysis(text, context, args.no_behaviour or args.fix or args.format == "sarif")
     if args.fix:
         return _fix(args, name, text, had_bom, analysis, context)
     shown = at_least(analysis.findings, args.min_level)
