@@ -95,6 +95,15 @@ def _short(text: object, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause (LangChain wraps the openai error, which wraps the socket error)."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
+
+
 def _transport_errors() -> tuple[type[BaseException], ...]:
     # The openai client raises its own errors for failed requests, but a body cut while streaming can
     # surface as the HTTP library's error (httpx, or httpx2 in newer openai releases).
@@ -164,8 +173,8 @@ class OpenAIChat(LangChainChat):
                 "the server may be overloaded or hung"
             )
         if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc.__context__
-            detail = "connection refused" if "refused" in str(cause).lower() else _short(cause or exc)
+            cause = _root_cause(exc)
+            detail = "connection refused" if "refused" in str(cause).lower() else _short(cause)
             return ModelError(
                 f"cannot reach {where} ({detail}) {tries}: is the server running and OPENAI_BASE_URL right?"
             )

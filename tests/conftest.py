@@ -24,7 +24,8 @@ def coach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point COACH_HOME at a fresh temporary folder and reset the cached settings."""
     home = tmp_path / "coach-home"
     monkeypatch.setenv("COACH_HOME", str(home))
-    for name in ("COACH_CHROMA_HOST", "COACH_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_AUTH"):
+    for name in ("COACH_CHROMA_HOST", "COACH_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_AUTH",
+                 "COACH_OPENAI_API_KEY", "COACH_OPENAI_BASE_URL", "COACH_MODEL", "COACH_LOCAL_MODEL"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield home

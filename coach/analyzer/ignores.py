@@ -13,6 +13,7 @@ flagged and every offset still points into the original text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
@@ -20,6 +21,7 @@ _DIRECTIVE = re.compile(r"coach-ignore(?![\w-])")
 _LINE_MARKER = re.compile(r"coach-ignore-line((?:[ \t,]+[a-z][a-z0-9-]*)*)")
 _IDS = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+_NON_SPACE = re.compile(r"\S")
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,22 @@ def _blank(text: str, start: int, end: int) -> str:
     return "".join("\n" if c == "\n" else " " for c in text[start:end])
 
 
-def _paragraph_end(text: str, pos: int) -> int:
-    m = _PARAGRAPH_END.search(text, pos)
-    return m.start() if m else len(text)
+class _Paragraphs:
+    """Ends of paragraphs (blank lines), found once per text and looked up by bisection."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.breaks = [m.start() for m in _PARAGRAPH_END.finditer(text)]
+
+    def end(self, pos: int) -> int:
+        """Offset where the paragraph holding ``pos`` ends (its blank line, or the end of the text)."""
+        i = bisect_left(self.breaks, pos)
+        return self.breaks[i] if i < len(self.breaks) else len(self.text)
+
+    def next_start(self, pos: int) -> int:
+        """First non-whitespace offset at or after ``pos``."""
+        m = _NON_SPACE.search(self.text, pos)
+        return m.start() if m else len(self.text)
 
 
 def parse_ignores(text: str) -> tuple[str, list[Ignore]]:
@@ -49,6 +64,7 @@ def parse_ignores(text: str) -> tuple[str, list[Ignore]]:
     if "<!--" not in text and "coach-ignore" not in text:
         return text, []
     ignores: list[Ignore] = []
+    paragraphs = _Paragraphs(text)
     pieces: list[str] = []
     last = 0
     for m in _COMMENT.finditer(text):
@@ -58,20 +74,24 @@ def parse_ignores(text: str) -> tuple[str, list[Ignore]]:
             ignores.append(_line_ignore(text, m.start(), ids))
         elif _DIRECTIVE.match(body):
             ids = frozenset(_IDS.findall(body[len("coach-ignore"):]))
-            end = _paragraph_end(text, m.end())
-            if not text[m.end():end].strip():
+            end = paragraphs.end(m.end())
+            if paragraphs.next_start(m.end()) >= end:
                 # Nothing left in this paragraph: the comment introduces the next one.
-                end = _paragraph_end(text, len(text) - len(text[end:].lstrip()))
+                end = paragraphs.end(paragraphs.next_start(end))
             ignores.append(Ignore(m.end(), end, ids))
         pieces.append(text[last:m.start()])
         pieces.append(_blank(text, m.start(), m.end()))
         last = m.end()
     pieces.append(text[last:])
     masked = "".join(pieces)
+    pieces, last = [], 0
     for m in _LINE_MARKER.finditer(masked):
         ignores.append(_line_ignore(masked, m.start(), frozenset(_IDS.findall(m.group(1)))))
-        masked = masked[: m.start()] + _blank(masked, m.start(), m.end()) + masked[m.end():]
-    return masked, ignores
+        pieces.append(masked[last:m.start()])
+        pieces.append(_blank(masked, m.start(), m.end()))
+        last = m.end()
+    pieces.append(masked[last:])
+    return "".join(pieces), ignores
 
 
 def _line_ignore(text: str, pos: int, ids: frozenset[str]) -> Ignore:
@@ -80,6 +100,26 @@ def _line_ignore(text: str, pos: int, ids: frozenset[str]) -> Ignore:
     return Ignore(start, len(text) if end < 0 else end + 1, ids)
 
 
-def is_ignored(ignores: list[Ignore], rule: str, offset: int) -> bool:
-    """True when any ignore silences ``rule`` at ``offset``."""
-    return any(ig.covers(rule, offset) for ig in ignores)
+class IgnoreIndex:
+    """Answers "is this rule silenced at this offset?" in about log(n) time for many ignores."""
+
+    def __init__(self, ignores: list[Ignore]) -> None:
+        self._ignores = sorted(ignores, key=lambda ig: ig.start)
+        self._starts = [ig.start for ig in self._ignores]
+        self._max_end: list[int] = []  # running maximum of ends, to stop scanning early
+        best = -1
+        for ig in self._ignores:
+            best = max(best, ig.end)
+            self._max_end.append(best)
+
+    def __bool__(self) -> bool:
+        return bool(self._ignores)
+
+    def covers(self, rule: str, offset: int) -> bool:
+        """True when any ignore silences ``rule`` at ``offset``."""
+        i = bisect_right(self._starts, offset) - 1
+        while i >= 0 and self._max_end[i] > offset:
+            if self._ignores[i].covers(rule, offset):
+                return True
+            i -= 1
+        return False

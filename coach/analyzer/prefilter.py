@@ -21,11 +21,16 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-#: Very common words make weak prefilters; another literal of the same pattern is preferred.
-_COMMON = frozenset(
-    "i you we it a an the so to and of that is are be do me my your this what in if not for have was "
-    "can would just like know think so how with".split()
-)
+#: Very common words make weak prefilters: a pattern is indexed on its rarest literals instead.
+#: (The most frequent English and conversational words; membership only guides the choice.)
+_COMMON = frozenset("""
+a about after all also am an and any are as at back be because been being bit but by can could
+did do does don feel for from get go going got had has have he her here him his how i if in is it
+its just kind know like little look lot make me more much my need no not now of off ok okay on one
+or our out people re really right s say said see she so some something sort t than that the their
+them then there these they thing things think this those time to too uh um up us very want was way
+we well were what when where which who why will with would yeah yes you your ve ll d m
+""".split())
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT) + ((_c.POSSESSIVE_REPEAT,) if hasattr(_c, "POSSESSIVE_REPEAT") else ())
 _NONWORD_CATEGORIES = {_c.CATEGORY_SPACE, _c.CATEGORY_NOT_WORD, _c.CATEGORY_LINEBREAK}
 _NONWORD, _UNKNOWN, _ZERO = "nonword", "unknown", "zero"
@@ -140,13 +145,9 @@ def _requirements(seq, left: bool, right: bool) -> list[tuple[Check, ...]]:
 
 
 def _score(req: tuple[Check, ...]) -> tuple:
-    # Prefer whole-word checks, few alternatives, uncommon and long literals.
-    return (
-        not any(lit in _COMMON for lit, _ in req),
-        all(whole for _, whole in req),
-        -len(req),
-        min(len(lit) for lit, _ in req),
-    )
+    """Higher is more selective: few expected hits (common words count 1, others 1/20), whole words."""
+    expected = sum(1.0 if lit in _COMMON or len(lit) < 3 else 0.05 for lit, _ in req)
+    return (-expected, all(whole for _, whole in req), min(len(lit) for lit, _ in req))
 
 
 def _best(reqs: list[tuple[Check, ...]]) -> tuple[Check, ...] | None:
@@ -215,9 +216,19 @@ class PatternIndex:
         result = []
         for key in sorted(active):
             checks = secondary.get(key)
-            if checks and not all(
-                not whole.isdisjoint(tokens) or any(lit in folded for lit in partial) for whole, partial in checks
-            ):
+            if checks is not None and not _all_pass(checks, folded, tokens):
                 continue
             result.append(key)
         return result
+
+
+def _all_pass(checks: tuple[tuple[frozenset[str], tuple[str, ...]], ...], folded: str, tokens: set[str]) -> bool:
+    # A plain loop: this runs for every candidate pattern of every text, so no generator overhead.
+    for whole, partial in checks:
+        if whole.isdisjoint(tokens):
+            for literal in partial:
+                if literal in folded:
+                    break
+            else:
+                return False
+    return True

@@ -54,7 +54,10 @@ def read_input(file: str, max_chars: int) -> tuple[str, str, bool]:
     max_bytes = max_chars * 4
     try:
         if file == "-":
-            raw = sys.stdin.buffer.read(max_bytes + 1)
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("no input: give a FILE, or pipe text on stdin")
+            stream = getattr(sys.stdin, "buffer", None)
+            raw = stream.read(max_bytes + 1) if stream is not None else sys.stdin.read(max_chars + 1).encode("utf-8", "surrogateescape")
         else:
             path = Path(file)
             if path.is_dir():

@@ -158,3 +158,13 @@ def test_emoji_and_rtl_file(tmp_path: Path, capsys) -> None:
     path.write_text("\u05e9\u05dc\u05d5\u05dd \U0001F44B\nYou must call her.", encoding="utf-8")
     assert main(["critique", str(path), "--no-behaviour"]) == 0
     assert f"{path}:2:1: warning [directive-need-to]" in capsys.readouterr().out
+
+
+def test_terminal_stdin_is_refused_instead_of_waiting(monkeypatch, capsys) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    assert main(["critique"]) == 2
+    assert "no input: give a FILE" in capsys.readouterr().err

@@ -206,3 +206,11 @@ def test_prefilter_never_changes_results(rules) -> None:
     texts.append(" ".join(texts))
     for text in texts:
         assert match_rules(text, rules, use_prefilter=True) == match_rules(text, rules, use_prefilter=False), text
+
+
+def test_fast_findings_equal_regular_findings(rules) -> None:
+    findings = find_spans("You should call her. Suck it up. What happened?", rules=rules)
+    assert findings
+    for f in findings:
+        regular = Finding(**f.to_dict())
+        assert f == regular and hash(f) == hash(regular) and repr(f) == repr(regular)
