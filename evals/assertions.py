@@ -331,6 +331,7 @@ def _finding_absent(params: Mapping[str, Any], output: Output, ctx: CheckContext
 
 def _principle_spec(params: Mapping[str, Any], ctx: CheckContext | None) -> None:
     _mode(params)
+    _positive(params, "top")
     if ctx is not None:
         for pid in _as_list(params["id"]):
             if pid not in ctx.principle_ids():
@@ -347,10 +348,11 @@ def cited_principles(output: Output, ids: frozenset[str]) -> tuple[str, ...]:
 @_register("principle-cited", "the output cites the principle card id(s)", {
     "id": Param(_TEXTS, True, "principle card id or list"),
     "mode": Param((str,), help="any (default) or all"),
+    "top": Param((int,), help="only the first N cited ids count (targets list the most important first)"),
 }, extra=_principle_spec)
 def _principle_cited(params: Mapping[str, Any], output: Output, ctx: CheckContext) -> Verdict:
     wanted = _as_list(params["id"])
-    cited = cited_principles(output, ctx.principle_ids())
+    cited = cited_principles(output, ctx.principle_ids())[: params.get("top")]
     hits = [pid for pid in wanted if pid in cited]
     ok = len(hits) == len(wanted) if params.get("mode", "any") == "all" else bool(hits)
     shown = ", ".join(cited) or "none"

@@ -29,7 +29,10 @@ class AssertionSpec:
         """Short human form, e.g. ``finding-absent kind=directive``."""
         shown = []
         for key, value in self.params.items():
-            text = value if isinstance(value, str) else repr(value)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                text = ",".join(value)
+            else:
+                text = value if isinstance(value, str) else repr(value)
             text = " ".join(str(text).split())
             shown.append(f"{key}={text[:60] + '...' if len(text) > 60 else text}")
         return " ".join([self.type, *shown])

@@ -9,7 +9,8 @@ import pytest
 
 from coach.config import Settings
 from coach.errors import ModelError
-from coach.llm import ChatModel, Completion, LangChainChat, assistant, get_chat_model, system, user
+from coach.llm import ChatModel, Completion, assistant, get_chat_model, system, user
+from coach.llm_adapter import LangChainChat
 from coach.llm_local import LocalChat, bundled_model_path, escape_control_tokens, load_gguf
 
 pytestmark = pytest.mark.slow

@@ -130,3 +130,11 @@ def test_an_edited_prompt_is_reloaded(tmp_path: Path) -> None:
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert load_prompt("p", tmp_path).render() == "Two"
+
+
+def test_variables_may_be_called_name_or_prompts_dir(tmp_path: Path) -> None:
+    _write(tmp_path, "p.system.md", "---\ndescription: s\nvariables:\n  name: Sam\n---\nYou are {name}.\n")
+    _write(tmp_path, "p.user.md", "---\ndescription: u\nvariables:\n  prompts_dir: x\n---\nSee {prompts_dir}.\n")
+    messages = chat_messages("p", tmp_path, name="Sam", prompts_dir="here")
+    assert [m.content for m in messages] == ["You are Sam.", "See here."]
+    assert load_prompt("p.system", tmp_path).render(name="Ana") == "You are Ana."

@@ -10,7 +10,7 @@ rule that matched needs them, so texts without matches cost one regex scan per p
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from coach.analyzer.fixes import render_fix
 from coach.analyzer.ignores import IgnoreIndex, parse_ignores
@@ -37,9 +37,8 @@ def _finding(**values) -> Finding:
     return finding
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A rule match before it becomes a :class:`Finding` (positions only)."""
+class Hit(NamedTuple):
+    """A rule match before it becomes a :class:`Finding` (positions only; a tuple, as it is made often)."""
 
     rule: Rule
     start: int
@@ -104,9 +103,10 @@ class _Matcher:
         if "question" in rule.only and not self.has_question:
             return found
         patterns = rule.patterns if pattern_indices is None else [rule.patterns[i] for i in pattern_indices]
+        starts = self._starts(rule) if rule.anchor == "start" else None
         for pattern in patterns:
-            if rule.anchor == "start":
-                matches = (pattern.regex.match(text, s, e) for s, e in self._starts(rule))
+            if starts is not None:
+                matches = (pattern.regex.match(text, s, e) for s, e in starts)
             else:
                 matches = pattern.regex.finditer(text)
             for m in matches:

@@ -60,6 +60,11 @@ def _debrief_md(d: Debrief) -> list[str]:
     return out
 
 
+def debrief_markdown(d: Debrief) -> str:
+    """The debrief alone as Markdown (what ``coach practice`` prints on /end)."""
+    return "\n".join(_debrief_md(d)).rstrip() + "\n"
+
+
 def session_markdown(session: SessionInfo, turns: Sequence[TurnRecord], debrief: Debrief | None = None,
                      scenario: Scenario | None = None) -> str:
     """A readable transcript with coaching notes, and the debrief when given."""

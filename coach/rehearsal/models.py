@@ -47,6 +47,10 @@ Metric = Literal[
     "reflection_to_question",
 ]
 
+#: Bands of the persona's stress used for its tone and its scripted fallback lines (see knowledge/persona.yaml).
+STRESS_BANDS: tuple[str, ...] = ("calm", "tense", "upset", "overwhelmed")
+StressBand = Literal["calm", "tense", "upset", "overwhelmed"]
+
 Role = Literal["manager", "employee"]
 ROLES: tuple[str, ...] = ("manager", "employee")
 
@@ -180,6 +184,12 @@ class Scenario(_Strict):
     success_criteria: tuple[SuccessCriterion, ...] = Field(min_length=1, max_length=12)
     rule_overrides: dict[str, RuleOverride] = Field(default_factory=dict)
     source: str | None = Field(default=None, max_length=300, description="Seed the story comes from.")
+    #: Who the persona is talking to, from the persona's side (default: "your manager"); the
+    #: mentee-side scenarios set it because there the user is not the persona's manager.
+    counterpart: str | None = Field(default=None, min_length=1, max_length=200)
+    #: Safe in-character lines by stress band, used when the model's reply breaks character twice.
+    #: Optional: the generic lines in knowledge/persona.yaml are used for any band not given here.
+    fallback_lines: dict[StressBand, tuple[str, ...]] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -210,6 +220,14 @@ class Scenario(_Strict):
         for kind in value:
             if kind not in KINDS:
                 raise ValueError(f"unknown finding kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        return value
+
+    @field_validator("fallback_lines")
+    @classmethod
+    def _fallbacks(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for band, lines in value.items():
+            if not lines or any(not line.strip() or len(line) > 300 for line in lines):
+                raise ValueError(f"{band}: give one or more non-empty lines of at most 300 characters")
         return value
 
     @model_validator(mode="after")
