@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from coach.config import Settings
 from coach.errors import ModelError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 log = logging.getLogger("coach.llm")
+T = TypeVar("T")
 
 
 class LangChainChat:
@@ -87,7 +89,8 @@ class LangChainChat:
         fitted, options = self._prepare(messages, max_tokens, temperature, seed, stop)
         started = time.perf_counter()
         try:
-            answer = self.chat.invoke(_to_langchain(fitted.messages), **options)
+            with _no_tracing():
+                answer = self.chat.invoke(_to_langchain(fitted.messages), **options)
         except ModelError:
             raise
         except Exception as exc:
@@ -145,8 +148,9 @@ class LangChainChat:
         parts: list[str] = []
         finish: str | None = None
         reported: dict[str, Any] | None = None
+        chunks = self.chat.stream(_to_langchain(fitted.messages), **options)
         try:
-            for chunk in self.chat.stream(_to_langchain(fitted.messages), **options):
+            for chunk in _untraced(chunks):
                 finish = chunk.response_metadata.get("finish_reason") or finish
                 if chunk.usage_metadata and chunk.usage_metadata.get("input_tokens"):
                     reported = dict(chunk.usage_metadata)
@@ -158,6 +162,12 @@ class LangChainChat:
             raise
         except Exception as exc:
             raise self._error(exc, sum(map(len, parts))) from exc
+        finally:
+            # Closing the LangChain stream closes the adapter's generator, which frees the local
+            # model's lock at once when a caller stops early (Stream.close()).
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
         text = "".join(parts)
         if finish is None:
             raise ModelError(
@@ -197,6 +207,25 @@ class LangChainChat:
                 "or raise COACH_MAX_TOKENS if the model needs more room"
             )
         return Completion(text.strip(), finish, usage, seconds, fitted.notices)
+
+
+def _no_tracing() -> AbstractContextManager[object]:
+    """LangSmith tracing off for our calls, whatever LANGSMITH_TRACING says: drafts and rehearsal
+    turns never leave the machine (the only network a model call makes is to the model server)."""
+    from langsmith.run_helpers import tracing_context
+
+    return tracing_context(enabled=False)
+
+
+def _untraced(chunks: Iterator[T]) -> Iterator[T]:
+    # A LangChain stream sets up its callbacks on the first next(), so each step runs untraced.
+    while True:
+        with _no_tracing():
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+        yield chunk
 
 
 def _valid_text(text: str) -> str:

@@ -484,11 +484,11 @@ def is_model_graded(spec: AssertionSpec) -> bool:
 
 def evaluate(spec: AssertionSpec, output: Output, ctx: CheckContext) -> Verdict:
     """Judge ``output`` with one assertion; an unexpected exception becomes an errored verdict, never a pass."""
-    from coach.errors import ModelError
+    from coach.errors import CoachError
 
     try:
         return TYPES[spec.type].check(spec.params, output, ctx)
-    except ModelError:
-        raise  # the runner decides what an unreachable model means for the whole run
+    except CoachError:
+        raise  # model failures and the cost ceiling concern the whole run: the runner decides
     except Exception as exc:  # noqa: BLE001 - one broken assertion must not stop the run
         return Verdict(None, f"assertion {spec.type} failed to run: {type(exc).__name__}: {exc}")

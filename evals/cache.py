@@ -186,6 +186,9 @@ class CachedChatModel:
         self.seed = settings.seed
         self.usage = UsageLedger()
         self.cache, self.guard, self.totals, self.repeat = cache, guard, totals, repeat
+        #: Messages of the model errors this wrapper raised (callers that hide them, e.g. behind a
+        #: scripted fallback, are checked against this list by the eval targets).
+        self.failures: list[str] = []
 
     @property
     def inner(self) -> ChatModel:
@@ -214,12 +217,13 @@ class CachedChatModel:
         record = self.cache.get(key)
         if record is not None:
             return self._from_record(record)
-        self.guard.before_call(self.identity)
         started = time.perf_counter()
         try:
+            self.guard.before_call(self.identity)
             done = self.inner.complete(messages, **params)
         except ModelError as exc:
-            if is_unreachable(exc):
+            self.failures.append(str(exc))
+            if is_unreachable(exc) and not isinstance(exc, ModelUnreachable):
                 self.guard.mark_down(self.identity, str(exc))
                 raise ModelUnreachable(str(exc)) from exc
             raise

@@ -167,8 +167,9 @@ def _case(path: Path, item: Any, line: int, suite: str, target: str, defaults: M
         raise _fail(path, at("input"), f"{label}: field 'input' is required")
     case_target = item.get("target", defaults.get("target", target))
     if case_target not in TARGETS:
+        hint = "" if "target" in item or "target" in defaults else " (no 'target' given, so the suite name was tried)"
         raise _fail(path, at("target") if "target" in item else line,
-                    f"{label}: unknown target {case_target!r}; valid targets: {', '.join(sorted(TARGETS))}")
+                    f"{label}: unknown target {case_target!r}{hint}; valid targets: {', '.join(sorted(TARGETS))}")
     if not isinstance(item.get("metadata") or {}, dict):
         raise _fail(path, at("metadata"), f"{label}: field 'metadata' must be a mapping")
     metadata = {**(defaults.get("metadata") or {}), **(item.get("metadata") or {})}
@@ -187,24 +188,26 @@ def _case(path: Path, item: Any, line: int, suite: str, target: str, defaults: M
     offset = len(defaults.get("expect") or [])
     expect = tuple(
         _assertion(path, spec, lines[i - offset] if offset <= i < offset + len(lines) else at("expect"),
-                   f"{label} field 'expect[{i}]'", principle_ids)
+                   label, f"expect[{i}]", principle_ids)
         for i, spec in enumerate(raw_expect)
     )
     return Case(id=str(case_id).strip(), suite=suite, target=case_target, input=item["input"], expect=expect,
                 metadata=metadata, source=str(path), line=line, pass_rule=pass_rule)
 
 
-def _assertion(path: Path, spec: Any, line: int, where: str, principle_ids: frozenset[str]) -> AssertionSpec:
+def _assertion(path: Path, spec: Any, line: int, label: str, field: str,
+               principle_ids: frozenset[str]) -> AssertionSpec:
     if not isinstance(spec, dict) or "type" not in spec:
-        raise _fail(path, line, f"{where}: an assertion must be a mapping with 'type' (valid types: {assertions.valid_types()})")
+        raise _fail(path, line, f"{label} field '{field}': an assertion must be a mapping with 'type' "
+                                f"(valid types: {assertions.valid_types()})")
     line = getattr(spec, "line", line) or line
     params = {k: v for k, v in spec.items() if k != "type"}
     try:
         assertions.validate(str(spec["type"]), params, principle_ids)
     except assertions.SpecError as exc:
-        field = f"{where}.{exc.field}" if exc.field else where
+        name = f"{field}.{exc.field}" if exc.field else field
         at = spec.line_of(exc.field) if isinstance(spec, LineDict) and exc.field else line
-        raise _fail(path, at, f"{field}: {exc}") from None
+        raise _fail(path, at, f"{label} field '{name}': {exc}") from None
     return AssertionSpec(type=str(spec["type"]), params=params, where=f"{path}:{line}")
 
 

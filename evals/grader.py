@@ -32,8 +32,10 @@ VERDICT_SCHEMA = {
 #: Answers the grader gets in total (the first plus retries after invalid JSON).
 MAX_ATTEMPTS = 3
 #: Tokens of one verdict; a reason is one sentence.
-GRADER_MAX_TOKENS = 120
+GRADER_MAX_TOKENS = 80
 PROMPT = "grader"
+#: Worked examples (prompts/grader.<shot>.user.md / .assistant.md) shown before the real item.
+SHOTS = ("shot1", "shot2")
 _FENCE = re.compile(r"\A```(?:json)?\s*\n(.*)\n```\Z", re.DOTALL)
 
 
@@ -68,6 +70,16 @@ def parse_verdict(text: str) -> Verdict:
     return Verdict(bool(data["pass"]), data["reason"].strip(), float(data["score"]))
 
 
+def grader_messages(rubric: str, output: str, input_text: str) -> list[Message]:
+    """System prompt, two worked examples (one fail, one pass: small models copy the JSON form), the item."""
+    shots: list[Message] = []
+    for shot in SHOTS:
+        shots += [user(load_prompt(f"{PROMPT}.{shot}.user").render()),
+                  assistant(load_prompt(f"{PROMPT}.{shot}.assistant").render())]
+    system_message, item = chat_messages(PROMPT, rubric=rubric, output=output, input=input_text)
+    return [system_message, *shots, item]
+
+
 def grade(model: ChatModel, rubric: str, output: str, input_text: str, *, max_attempts: int = MAX_ATTEMPTS,
           max_tokens: int = GRADER_MAX_TOKENS) -> Graded:
     """Ask ``model`` to judge ``output`` against ``rubric``; retry invalid answers up to ``max_attempts``.
@@ -76,7 +88,7 @@ def grade(model: ChatModel, rubric: str, output: str, input_text: str, *, max_at
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    messages: list[Message] = chat_messages(PROMPT, rubric=rubric, output=output, input=input_text)
+    messages = grader_messages(rubric, output, input_text)
     retry = load_prompt("grader.retry")
     answer = ""
     problem = ""

@@ -61,14 +61,13 @@ def persona(case: Case, ctx: SolveContext) -> Output:
     def no_cards(query: str, k: int, applies_to: str) -> list[tuple[str, float]]:
         return []  # persona cases judge the reply; related cards would only cost time
 
-    with _session(ctx, case, model=ctx.coach_model(), searcher=no_cards) as rehearsal:
+    model = ctx.coach_model()
+    with _session(ctx, case, model=model, searcher=no_cards) as rehearsal:
         for line in _turns(case):
             rehearsal.coach_turn(line)
             outcome = rehearsal.persona_reply().finish()
-            failures = [n for n in outcome.notices if "the model failed" in n]
-            if outcome.source == "fallback" and failures:
-                # The engine covers a dead model with a scripted line; an eval must not count that as a pass.
-                raise ModelError("; ".join(failures))
+            if outcome.source == "fallback":
+                _no_hidden_model_failure(model)
             replies.append(outcome.text)
             sources.append(outcome.source)
         state = rehearsal.state
@@ -106,12 +105,19 @@ def coaching(case: Case, ctx: SolveContext) -> Output:
 
 
 def rewrite(case: Case, ctx: SolveContext) -> Output:
-    """The rewriter's verified result for a draft; ``data`` says which path produced it."""
-    import coach.rewrite as rewriter
+    """The rewriter's verified result for a draft; ``data`` holds its path, checklist and cards."""
+    from coach.rewrite import rewrite as run_rewrite
 
-    draft = case.input_text()
-    result = rewriter.rewrite(draft, settings=ctx.settings, model=ctx.coach_model())
-    data = result.to_dict() if hasattr(result, "to_dict") else {"text": str(result)}
-    text = getattr(result, "text", None) or str(result)
-    cited = tuple(getattr(c, "id", str(c)) for c in getattr(result, "cards", ()) or ())
-    return Output(text=text, data=data, principles=cited)
+    model = ctx.coach_model()
+    result = run_rewrite(case.input_text(), settings=ctx.settings, model=model)
+    if result.path in ("fallback", "unchanged"):
+        _no_hidden_model_failure(model)
+    return Output(text=result.text, data=result.to_dict(), principles=tuple(c.id for c in result.cards),
+                  notices=tuple(result.notices))
+
+
+def _no_hidden_model_failure(model: Any) -> None:
+    """Raise when a scripted fallback covered a model that failed: an eval must not score that as a pass."""
+    failures = getattr(model, "failures", None)
+    if failures:
+        raise ModelError(f"the model failed and a scripted fallback answered instead: {failures[-1]}")

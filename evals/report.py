@@ -1,8 +1,8 @@
 """The run report as one JSON-ready dict (the source of every other format) and the exit code.
 
 Exit codes: 0 every gate passed; 1 a gate failed or a baseline metric dropped beyond noise;
-2 a gating case errored (model unreachable, target not available, crash) or the cost ceiling
-stopped the run; 130 interrupted (the partial report is still written).
+2 a gating case errored (target not available, crash), a model was unreachable, or the cost
+ceiling stopped the run; 130 interrupted (the partial report is still written).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def exit_code(run: RunResult, summaries: Mapping[str, SuiteSummary], gates: Sequ
     if run.interrupted:
         return 130
     errored = any(r.status == "error" for r in run.results if r.case.suite in gating_suites)
-    if errored or run.stop_reason:
+    # A model that stopped answering is a broken setup even when only non-gating verdicts needed it.
+    if errored or run.stop_reason or run.guard.down:
         return 2
     if any(g.gating and not g.ok for g in gates):
         return 1

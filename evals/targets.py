@@ -140,8 +140,9 @@ def _analyzer(case: Case, ctx: SolveContext) -> Output:
 def _annomi(case: Case, ctx: SolveContext) -> Output:
     from evals.annomi_target import annomi_metrics
 
-    metrics = ctx.shared("annomi-metrics", lambda: annomi_metrics(ctx.settings))
-    name = case.input_text()
+    folder = _field(case, "annomi_dir", str)
+    metrics = ctx.shared(f"annomi-metrics:{folder}", lambda: annomi_metrics(ctx.settings, folder))
+    name = str(_field(case, "metric", str) or case.input_text())
     value = metrics.get(name)
     shown = f"{name} = {value:.4f}" if isinstance(value, (int, float)) else f"{name}: not reported"
     return Output(text=shown, data=metrics)

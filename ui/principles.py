@@ -8,6 +8,7 @@ from coach.config import Settings
 from coach.errors import CoachError
 from coach.knowledge import search
 from ui.render import results_html
+from ui.uploads import add_documents
 
 ROLE_CHOICES = ["any", "mentor", "mentee"]
 
@@ -40,3 +41,21 @@ def build_principles_tab(settings: Settings) -> None:
 
     button.click(handler, [query, role], results, api_name="search_principles")
     query.submit(handler, [query, role], results)
+
+    with gr.Accordion("Add your own documents", open=False, elem_id="upload-section"):
+        gr.Markdown(
+            f"Upload .md or .txt files (up to {settings.max_ingest_bytes // 1000:,} KB each). "
+            "Their passages join the principle cards in search results."
+        )
+        files = gr.File(file_count="multiple", label="Documents", elem_id="upload-files", height=120)
+        upload = gr.Button("Add to the knowledge store", elem_id="upload-run")
+        report = gr.HTML(elem_id="upload-report")
+
+    def on_upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:
+        if not paths:
+            raise gr.Error("choose one or more .md or .txt files first")
+        wrap = lambda items: progress.tqdm(items, desc="Adding documents", unit="files")  # noqa: E731
+        return add_documents(settings, paths, progress=wrap).html()
+
+    upload.click(on_upload, files, report, api_name="add_documents", concurrency_limit=1,
+                 concurrency_id="ingest")

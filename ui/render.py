@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
+from coach.analyzer.model import Finding
 from coach.knowledge import SearchResponse
 
 
@@ -24,3 +26,68 @@ def results_html(response: SearchResponse) -> str:
             "</article>"
         )
     return '<div class="cards">' + "".join(parts) + "</div>"
+
+
+# --- highlighted spans (Rehearse coach panel and Rewrite tab) ------------------------------------
+
+_BAD = "#e5484d"
+_KIND_COLOURS = {
+    "permission": "#12a594", "story": "#12a594", "handback": "#12a594", "humility": "#12a594",
+    "question-open": "#3e63dd", "question-closed": "#8b8d98",
+    "reflection-simple": "#8e4ec6", "reflection-complex": "#8e4ec6", "summary": "#8e4ec6",
+    "reassurance": "#30a46c", "effort": "#30a46c", "purpose": "#30a46c", "action-plan": "#30a46c",
+    "directive": _BAD, "advice-unasked": _BAD, "judgmental": _BAD,
+}
+#: Most important first when spans overlap: what broke a principle, then what followed one.
+_POLARITY_ORDER = {"bad": 0, "good": 1, "neutral": 2}
+
+
+def span_label(kind: str, polarity: str) -> str:
+    """The legend label of a highlighted span: the kind, marked with a cross when it broke a principle."""
+    return f"{kind} \u2717" if polarity == "bad" else kind
+
+
+def highlight_colours(kinds: Sequence[str]) -> dict[str, str]:
+    """``color_map`` for ``gr.HighlightedText``: every kind, and its crossed (bad) variant in red."""
+    colours = {kind: _KIND_COLOURS.get(kind, "#8b8d98") for kind in kinds}
+    colours.update({span_label(kind, "bad"): _BAD for kind in kinds})
+    return colours
+
+
+def highlight_segments(text: str, findings: Sequence[Finding]) -> list[tuple[str, str | None]]:
+    """``text`` cut into (piece, label) runs for ``gr.HighlightedText``; overlapping findings are
+    split at every boundary and each run takes the most important finding covering it."""
+    if not text:
+        return []
+    spans = [f for f in findings if f.length > 0 and 0 <= f.offset < len(text)]
+    cuts = sorted({0, len(text), *(f.offset for f in spans), *(min(len(text), f.offset + f.length) for f in spans)})
+    runs: list[tuple[str, str | None]] = []
+    for start, end in zip(cuts, cuts[1:]):
+        covering = [f for f in spans if f.offset <= start and end <= f.offset + f.length]
+        label = None
+        if covering:
+            top = min(covering, key=lambda f: (_POLARITY_ORDER.get(f.polarity, 3), f.offset, -f.length))
+            label = span_label(top.kind, top.polarity)
+        if runs and runs[-1][1] == label:
+            runs[-1] = (runs[-1][0] + text[start:end], label)
+        else:
+            runs.append((text[start:end], label))
+    return runs
+
+
+def findings_html(findings: Sequence[Finding], empty: str = "Nothing to flag.") -> str:
+    """One line per finding: its kind, the quoted words and the message (all escaped)."""
+    if not findings:
+        return f'<p class="empty">{escape(empty)}</p>'
+    items = []
+    for f in sorted(findings, key=lambda f: (f.offset, f.kind)):
+        items.append(
+            f'<li class="finding {escape(f.polarity)}"><span class="kind">{escape(span_label(f.kind, f.polarity))}</span> '
+            f'<q>{escape(f.text)}</q>: {escape(f.message)} <span class="principle">{escape(f.principle)}</span></li>'
+        )
+    return '<ul class="findings">' + "".join(items) + "</ul>"
+
+
+def notices_html(notices: Sequence[str]) -> str:
+    """Notices as escaped notice boxes ("" when there are none)."""
+    return "".join(f'<div class="notice">{escape(n)}</div>' for n in notices if n)

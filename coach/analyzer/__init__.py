@@ -13,7 +13,9 @@ Texts longer than ``settings.max_analyze_chars`` are cut to that length (``analy
 
 from __future__ import annotations
 
-from coach.analyzer.engine import match_rules, permission_in
+import dataclasses
+
+from coach.analyzer.engine import client_granted, match_rules, permission_in
 from coach.analyzer.fixes import apply_fixes
 from coach.analyzer.model import Analysis, AnalysisContext, Finding
 from coach.analyzer.rules import RuleSet, rules_for
@@ -71,5 +73,9 @@ def analyze(text: str, context: AnalysisContext | None = None, rules: RuleSet | 
     # Imported here: the classifier loads the embedding model, which rules-only callers never need.
     from coach.analyzer.behaviour import label_behaviour
 
-    analysis.behaviour, analysis.behaviour_scores = label_behaviour(bounded, findings, context)
+    # The classifier tells advice with permission from advice without it: give it the whole picture,
+    # including permission asked in earlier turns and a client who asked for advice.
+    licensed = analysis.permission_asked or client_granted(rules, context)
+    labelled = dataclasses.replace(context, permission_asked=licensed)
+    analysis.behaviour, analysis.behaviour_scores = label_behaviour(bounded, findings, labelled)
     return analysis

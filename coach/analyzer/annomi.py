@@ -220,3 +220,81 @@ def load(annomi_dir: str | Path | None = None, split: Split = "all") -> list[Utt
     if split == "all":
         return utterances
     return [u for u in utterances if u.split == split]
+
+
+# --- scoring ---------------------------------------------------------------------------------
+# Pure metric functions over plain lists; the eval command and the training script's
+# cross-validation report both use them.
+
+
+def precision_recall_f1(gold: Sequence[bool], pred: Sequence[bool]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the positive class (0.0 where undefined)."""
+    if len(gold) != len(pred):
+        raise ValueError("gold and pred must have the same length")
+    tp = sum(g and p for g, p in zip(gold, pred))
+    n_pred, n_gold = sum(bool(p) for p in pred), sum(bool(g) for g in gold)
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """Share of equal labels (0.0 for no rows)."""
+    if len(gold) != len(pred):
+        raise ValueError("gold and pred must have the same length")
+    return sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else 0.0
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
+    """Unweighted mean over ``labels`` of each label's one-vs-rest F1."""
+    if not labels:
+        raise ValueError("macro_f1 needs at least one label")
+    return sum(precision_recall_f1([g == c for g in gold], [p == c for p in pred])[2] for c in labels) / len(labels)
+
+
+def confusion(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> list[list[int]]:
+    """Counts ``[i][j]`` of rows with gold ``labels[i]`` predicted as ``labels[j]`` (others ignored)."""
+    position = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, pred):
+        if g in position and p in position:
+            matrix[position[g]][position[p]] += 1
+    return matrix
+
+
+def score(
+    gold: Sequence[Utterance],
+    main: Sequence[str],
+    flags: Sequence[Mapping[str, bool]],
+    question_subtype: Sequence[str],
+) -> dict[str, object]:
+    """All AnnoMI figures for one set of predictions, ignoring :data:`TIE` rows per column.
+
+    ``flags[i]`` holds booleans ``question``, ``reflection``, ``therapist_input`` and ``advice``.
+    Open/closed accuracy is measured on rows whose gold question subtype is open or closed;
+    advice recall on rows whose gold therapist-input subtype is advice (the ``advice`` flag must
+    be set), with its precision over all rows for context.
+    """
+    if not (len(gold) == len(main) == len(flags) == len(question_subtype)):
+        raise ValueError("gold and predictions must have the same length")
+    out: dict[str, object] = {"n": len(gold)}
+    for name, column in (("question", "question_exists"), ("reflection", "reflection_exists"),
+                         ("therapist_input", "therapist_input_exists")):
+        rows = [i for i, u in enumerate(gold) if getattr(u, column) != TIE]
+        p, r, f = precision_recall_f1([getattr(gold[i], column) == "True" for i in rows], [flags[i][name] for i in rows])
+        out[f"{name}_f1"], out[f"{name}_precision"], out[f"{name}_recall"] = f, p, r
+    rows = [i for i, u in enumerate(gold) if u.question_subtype in QUESTION_SUBTYPES]
+    out["open_closed_accuracy"] = accuracy([gold[i].question_subtype for i in rows], [question_subtype[i] for i in rows])
+    out["n_open_closed"] = len(rows)
+    rows = [i for i, u in enumerate(gold) if u.therapist_input_subtype != TIE and u.therapist_input_exists != TIE]
+    is_advice = [gold[i].therapist_input_exists == "True" and gold[i].therapist_input_subtype == "advice" for i in rows]
+    p, r, f = precision_recall_f1(is_advice, [flags[i]["advice"] for i in rows])
+    out["advice_recall"], out["advice_precision"], out["advice_f1"], out["n_advice"] = r, p, f, sum(is_advice)
+    rows = [i for i, u in enumerate(gold) if u.main != TIE]
+    gold_main, pred_main = [gold[i].main for i in rows], [main[i] for i in rows]
+    out["main_macro_f1"] = macro_f1(gold_main, pred_main, MAIN_LABELS)
+    out["main_accuracy"] = accuracy(gold_main, pred_main)
+    out["confusion_labels"] = list(MAIN_LABELS)
+    out["confusion"] = confusion(gold_main, pred_main, MAIN_LABELS)
+    return out

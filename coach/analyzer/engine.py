@@ -3,8 +3,10 @@
 Order of work for one text: blank ignore comments; for each rule, find pattern matches, drop those an
 exception overlaps or a guard rejects, widen to the sentence when the rule says so; then derive
 turn-level findings (advice given before permission was asked); drop ignored findings; sort.
-Regexes are compiled once at load time; sentences and quotations are computed lazily, only when a
-rule that matched needs them, so texts without matches cost one regex scan per pattern.
+Regexes are compiled once at load time, and a literal-word prefilter (:mod:`coach.analyzer.prefilter`)
+skips the patterns whose words are absent, so a typical utterance runs only a handful of regexes.
+Sentences and quotations are computed lazily, only when a rule that matched needs them. Texts longer
+than ``_WHOLE_TEXT_LIMIT`` are searched sentence by sentence, which keeps the cost of any input linear.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
+from coach.analyzer import fastre
 from coach.analyzer.fixes import render_fix
 from coach.analyzer.ignores import IgnoreIndex, parse_ignores
 from coach.analyzer.model import AnalysisContext, Finding
 from coach.analyzer.prefilter import text_keys
 from coach.analyzer.rules import Guard, Rule, RuleSet
-from coach.analyzer.text import Document
+from coach.analyzer.text import MAX_SENTENCE_CHARS, Document
 
 _EMPTY_CONTEXT = AnalysisContext()
+#: Texts up to this length are searched in one pass; longer ones sentence by sentence.
+_WHOLE_TEXT_LIMIT = 2 * MAX_SENTENCE_CHARS
 _FINDING_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Finding) if f.default is not dataclasses.MISSING}
 _FAST_FINDING = not hasattr(Finding, "__slots__")
 
@@ -49,8 +54,11 @@ class Hit(NamedTuple):
 class _Matcher:
     """Per-text state: the document and cached guard answers."""
 
-    def __init__(self, text: str, rules: RuleSet) -> None:
+    def __init__(self, text: str, rules: RuleSet, use_fast: bool = True) -> None:
         self.doc = Document(text)
+        lowered = text.lower() if use_fast else None
+        # The lowercase twins need offsets that match the original: rare characters change length.
+        self.lowered = lowered if lowered is not None and len(lowered) == len(text) else None
         self.rules = rules
         self._sentence_guard: dict[tuple[str, int], bool] = {}
         self._exception_spans: dict[tuple[int, int, int], list[tuple[int, int]]] = {}
@@ -104,11 +112,22 @@ class _Matcher:
             return found
         patterns = rule.patterns if pattern_indices is None else [rule.patterns[i] for i in pattern_indices]
         starts = self._starts(rule) if rule.anchor == "start" else None
+        lowered = self.lowered
         for pattern in patterns:
+            fast, boundary = (pattern.fast, pattern.boundary) if lowered is not None else (None, False)
             if starts is not None:
-                matches = (pattern.regex.match(text, s, e) for s, e in starts)
+                if fast is not None:
+                    matches = (fastre.match(fast, boundary, lowered, text, s, e) for s, e in starts)
+                else:
+                    matches = (pattern.regex.match(text, s, e) for s, e in starts)
             else:
-                matches = pattern.regex.finditer(text)
+                # A long text is searched sentence by sentence, so a pattern that backtracks over its
+                # input costs at most (sentence length)^2 per sentence, never (text length)^2.
+                spans = [(0, len(text))] if len(text) <= _WHOLE_TEXT_LIMIT else self.doc.sentences
+                if fast is not None:
+                    matches = (m for s, e in spans for m in fastre.finditer(fast, boundary, lowered, text, s, e))
+                else:
+                    matches = (m for s, e in spans for m in pattern.regex.finditer(text, s, e))
             for m in matches:
                 if m is None or m.end() == m.start():
                     continue
@@ -146,7 +165,7 @@ class _Matcher:
             start, end = self.doc.sentence_span(self.doc.sentence_index(start))
         if rule.exceptions and self._excepted(rule, start, end):
             return None
-        fix = render_fix(fix_template, m, self.doc.starts_sentence(m.start())) if fix_template else None
+        fix = render_fix(fix_template, m, self.doc.text, self.doc.starts_sentence(m.start())) if fix_template else None
         return Hit(rule, start, end, fix)
 
     def _excepted(self, rule: Rule, start: int, end: int) -> bool:
@@ -163,7 +182,7 @@ class _Matcher:
         return any(a < end and b > start for a, b in spans)
 
 
-def _client_granted(rules: RuleSet, context: AnalysisContext) -> bool:
+def client_granted(rules: RuleSet, context: AnalysisContext) -> bool:
     """The client asked for advice ("what should I do?"), which is an invitation to give it."""
     prev = context.prev_client_text
     return bool(prev) and any(p.search(prev) for p in rules.client_permission)
@@ -181,7 +200,7 @@ def _derived(rules: RuleSet, hits: list[Hit], context: AnalysisContext, doc: Doc
     advice = [h for h in hits if h.rule.advice]
     if not derived or not advice:
         return []
-    if context.permission_asked or _client_granted(rules, context):
+    if context.permission_asked or client_granted(rules, context):
         return []
     if any(permission_in(turn, rules) for turn in context.previous_manager_turns):
         return []
@@ -197,17 +216,18 @@ def _derived(rules: RuleSet, hits: list[Hit], context: AnalysisContext, doc: Doc
 
 
 def match_rules(text: str, rules: RuleSet, context: AnalysisContext | None = None,
-                use_prefilter: bool = True) -> list[Finding]:
+                use_prefilter: bool = True, use_fast: bool = True) -> list[Finding]:
     """All findings of ``rules`` in ``text``, sorted by offset (ties: rule order).
 
-    ``use_prefilter=False`` runs every pattern; results are identical (tests check it), only slower.
+    ``use_prefilter=False`` runs every pattern and ``use_fast=False`` runs the original case-insensitive
+    regexes instead of their lowercase twins; results are identical (tests check it), only slower.
     """
     context = context or _EMPTY_CONTEXT
     masked, ignore_list = parse_ignores(text)
     ignores = IgnoreIndex(ignore_list)
     # Typographic apostrophes match like straight ones (same length, so offsets are unchanged).
     masked = masked.replace("\u2019", "'")
-    matcher = _Matcher(masked, rules)
+    matcher = _Matcher(masked, rules, use_fast)
     hits: list[Hit] = []
     for rule_index, pattern_indices in matcher.candidates(use_prefilter).items():
         hits.extend(matcher.hits(rules.rules[rule_index], pattern_indices))

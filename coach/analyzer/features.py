@@ -1,6 +1,15 @@
 """Cheap lexical and regex features of one utterance (and the client turn before it).
 
-These complement the MiniLM sentence embedding with things a mean-pooled embedding blurs: where the
+Three kinds, all used identically by the training script and at inference:
+
+- :func:`lexical_features`: hand-written regex and count features (:data:`FEATURE_NAMES`);
+- :class:`NgramVocabulary`: word uni- and bigrams with sublinear TF-IDF weights learnt on the
+  training split (a sparse vector per utterance);
+- :func:`clean_for_embedding`: the utterance with transcription noise removed, which is what the
+  MiniLM embedding is computed on.
+
+
+The regex features complement the MiniLM sentence embedding with things a mean-pooled embedding blurs: where the
 question mark is, how the last sentence starts, second- vs first-person wording, permission and
 advice phrases, and how much of the client's wording the utterance repeats (the mark of a
 reflection). Every feature is a float; :data:`FEATURE_NAMES` gives their order. Pure functions, no
@@ -11,6 +20,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -187,3 +198,80 @@ def lexical_matrix(texts: list[str], prev_client_texts: list[str]) -> np.ndarray
     if not texts:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
     return np.vstack([lexical_features(t, p) for t, p in zip(texts, prev_client_texts)])
+
+
+# --- text cleaning for the embedding ---------------------------------------------------------
+_UNINTELLIGIBLE = re.compile(r"\[[^\]]*\]")
+_STUTTER_RUN = re.compile(r"\b(\w+(?:'\w+)?)(?:-+\s*\1\b)+", re.I)
+_DISFLUENCY = re.compile(r"\b(?:um+|uh+|er+|hmm+|mm+|mm-hmm|mhm|uh-huh)\b[,.]?\s*", re.I)
+_DASH_BREAK = re.compile(r"(?:^|\s)[-–—]+|[-–—]+(?:\s|$)")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_for_embedding(text: str) -> str:
+    """``text`` without transcription noise: "[unintelligible 00:02:20]", stutters ("the-the"),
+    "um"/"uh" and dash breaks. Falls back to the stripped text when nothing would remain.
+
+    Spoken-transcript noise otherwise pulls the sentence embedding towards "disfluent talk" rather
+    than towards what is said.
+    """
+    cleaned = _UNINTELLIGIBLE.sub(" ", text)
+    cleaned = _STUTTER_RUN.sub(r"\1", cleaned)
+    cleaned = _DISFLUENCY.sub("", cleaned)
+    cleaned = _DASH_BREAK.sub(" ", cleaned)
+    cleaned = _SPACES.sub(" ", cleaned).strip(" ,")
+    return cleaned or text.strip()
+
+
+# --- word n-grams ------------------------------------------------------------------------------
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\?")
+
+
+def ngrams(text: str) -> Counter[str]:
+    """Counts of lower-cased word unigrams and bigrams ("?" is a token, so "you ?" is a bigram)."""
+    tokens = _TOKEN.findall(text.lower())
+    grams = Counter(tokens)
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return grams
+
+
+class NgramVocabulary:
+    """A fixed n-gram vocabulary with inverse document frequencies (smooth idf, as scikit-learn's).
+
+    A text becomes the sparse vector ``(1 + log tf) * idf``, L2-normalised, restricted to the
+    vocabulary. The vocabulary is learnt by :meth:`fit` in the training script and shipped with the
+    classifier's weights.
+    """
+
+    def __init__(self, terms: Sequence[str], idf: np.ndarray) -> None:
+        if len(terms) != len(idf):
+            raise ValueError("one idf weight per term is needed")
+        self.terms = list(terms)
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.index = {term: i for i, term in enumerate(self.terms)}
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], min_df: int = 2) -> NgramVocabulary:
+        """Learn the terms seen in at least ``min_df`` texts (sorted, so the result is reproducible)."""
+        df: Counter[str] = Counter()
+        n_docs = 0
+        for text in texts:
+            df.update(ngrams(text).keys())
+            n_docs += 1
+        terms = sorted(t for t, c in df.items() if c >= min_df)
+        idf = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+        return cls(terms, idf)
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, values) of the sparse TF-IDF vector of ``text``; empty arrays when no term is known."""
+        pairs = [(self.index[g], c) for g, c in ngrams(text).items() if g in self.index]
+        if not pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        idx = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+        counts = np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs))
+        values = (1.0 + np.log(counts)) * self.idf[idx]
+        values /= np.linalg.norm(values)
+        return idx, values.astype(np.float32)

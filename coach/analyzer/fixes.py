@@ -18,17 +18,21 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _FILTERS = {"lower": str.lower, "upper": str.upper, "cap": lambda s: s[:1].upper() + s[1:]}
 
 
-def render_fix(template: str, match: re.Match[str], sentence_start: bool) -> str:
-    """The replacement for ``match`` described by ``template``."""
+def render_fix(template: str, match: re.Match[str], source: str, sentence_start: bool) -> str:
+    """The replacement for ``match`` described by ``template``.
+
+    Group text is taken from ``source`` by position: the match may come from a lowercased copy.
+    """
 
     def fill(m: re.Match[str]) -> str:
         name, filt = m.group(1), m.group(2)
-        value = match.group(0) if name == "0" else (match.group(name) or "")
+        start, end = match.span(0 if name == "0" else name)
+        value = source[start:end] if start >= 0 else ""
         return _FILTERS[filt](value) if filt else value
 
     result = _SPACES.sub(" ", _PLACEHOLDER.sub(fill, template)).strip()
     # Keep the space that separated the span from the next word when the span swallowed it.
-    if result and match.group(0)[-1:].isspace():
+    if result and source[match.end() - 1:match.end()].isspace():
         result += " "
     if sentence_start and result:
         result = result[0].upper() + result[1:]

@@ -22,14 +22,17 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _p  # type: ignore[no-redef]
 
 #: Very common words make weak prefilters: a pattern is indexed on its rarest literals instead.
-#: (The most frequent English and conversational words; membership only guides the choice.)
+#: Rough frequency tiers of conversational English (weight 1 and 0.3; any other word counts 0.05).
+_VERY_COMMON = frozenset("""
+a about all and are at be but can do for get have i if in is it just know like me my not of on one
+or really right s so t that the there they think this to uh um was we well what with would yeah you
+your okay re ve ll d m
+""".split())
 _COMMON = frozenset("""
-a about after all also am an and any are as at back be because been being bit but by can could
-did do does don feel for from get go going got had has have he her here him his how i if in is it
-its just kind know like little look lot make me more much my need no not now of off ok okay on one
-or our out people re really right s say said see she so some something sort t than that the their
-them then there these they thing things think this those time to too uh um up us very want was way
-we well were what when where which who why will with would yeah yes you your ve ll d m
+after an any as back because been bit by could did does don feel from go going got had has he her here
+him his how kind little lot make more much need no now our out people said say see she should some
+something sort than them then these thing things those time too up us very want way were when where
+which who why will yes
 """.split())
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT) + ((_c.POSSESSIVE_REPEAT,) if hasattr(_c, "POSSESSIVE_REPEAT") else ())
 _NONWORD_CATEGORIES = {_c.CATEGORY_SPACE, _c.CATEGORY_NOT_WORD, _c.CATEGORY_LINEBREAK}
@@ -144,10 +147,15 @@ def _requirements(seq, left: bool, right: bool) -> list[tuple[Check, ...]]:
     return found
 
 
+def _weight(literal: str) -> float:
+    if literal in _VERY_COMMON or len(literal) < 3:
+        return 1.0
+    return 0.3 if literal in _COMMON else 0.05
+
+
 def _score(req: tuple[Check, ...]) -> tuple:
-    """Higher is more selective: few expected hits (common words count 1, others 1/20), whole words."""
-    expected = sum(1.0 if lit in _COMMON or len(lit) < 3 else 0.05 for lit, _ in req)
-    return (-expected, all(whole for _, whole in req), min(len(lit) for lit, _ in req))
+    """Higher is more selective: few expected hits (by word-frequency tier), then whole words."""
+    return (-sum(_weight(lit) for lit, _ in req), all(whole for _, whole in req), min(len(lit) for lit, _ in req))
 
 
 def _best(reqs: list[tuple[Check, ...]]) -> tuple[Check, ...] | None:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from coach.analyzer.fastre import fast_variant
 from coach.analyzer.model import KINDS, LEVELS
 from coach.analyzer.prefilter import PatternIndex, Requirement, requirements_for
 from coach.analyzer.yamlsrc import LineDict, LineList, RuleFileError, load_yaml
@@ -51,6 +52,9 @@ class Pattern:
     fix: str | None
     #: Literal-word prefilter: the first requirement is indexed, the rest are checked before the regex runs.
     requirements: tuple[Requirement, ...] = ()
+    #: Lowercase twin for lowercased text (see :mod:`coach.analyzer.fastre`), and whether it lost a leading \b.
+    fast: re.Pattern[str] | None = None
+    boundary: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ def _patterns(ctx: _Ctx, data: LineDict, where: str, default_fix: str | None, an
         regex = _compile(ctx, source, line, f"{where}: field 'patterns' item {index + 1}")
         if fix is not None:
             _check_fix(ctx, fix, regex, line, where)
-        result.append(Pattern(regex, fix, requirements_for(regex, anchored)))
+        result.append(Pattern(regex, fix, requirements_for(regex, anchored), *fast_variant(regex)))
     return tuple(result)
 
 

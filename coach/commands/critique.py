@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from coach.analyzer import analyze, apply_fixes, default_rules, find_spans
 from coach.analyzer.model import LEVELS, Analysis, AnalysisContext
@@ -152,7 +153,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(format_json(analysis, shown, name))
     elif args.format == "sarif":
-        uri = "stdin" if args.file == "-" else Path(args.file).as_posix()
+        uri = "stdin" if args.file == "-" else quote(Path(args.file).as_posix(), safe="/:._-~")
         json.dump(to_sarif([(uri, text, shown)], default_rules()), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:

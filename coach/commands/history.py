@@ -12,8 +12,11 @@ import sys
 from typing import Any
 
 from coach.config import get_settings
-from coach.rehearsal.engine import Rehearsal
+from coach.errors import UsageError
+from coach.rehearsal.debrief import debrief
+from coach.rehearsal.export import session_json, session_markdown
 from coach.rehearsal.models import SessionInfo
+from coach.rehearsal.scenarios import get_scenario
 from coach.store import Store
 
 
@@ -53,6 +56,21 @@ def session_rows(store: Store, limit: int, scenario_id: str | None = None) -> li
     return rows
 
 
+def show_session(store: Store, session_id: str, *, as_json: bool = False) -> str:
+    """One session exported as Markdown or JSON; with its debrief once ended. A session whose
+    scenario file is gone is still shown (transcript, notes and scores, without the debrief)."""
+    session = store.get_session(session_id)
+    turns = store.turns(session_id)
+    try:
+        scenario = get_scenario(session.scenario_id)
+    except UsageError:
+        scenario = None
+    result = debrief(scenario, turns, session.initial_state) if scenario and session.ended_at else None
+    if as_json:
+        return json.dumps(session_json(session, turns, result, scenario), indent=2, ensure_ascii=False)
+    return session_markdown(session, turns, result, scenario).rstrip("\n")
+
+
 def _print_table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         print("No rehearsal sessions yet. Start one with: coach practice SCENARIO_ID")
@@ -72,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     with Store(settings.db_path) as store:
         if args.session:
-            rehearsal = Rehearsal.resume(args.session, settings=settings, store=store, searcher=None)
-            print(rehearsal.export("json" if args.json else "markdown"))
+            print(show_session(store, args.session, as_json=args.json))
             return 0
         if args.progress:
             points = [vars(p) for p in store.progress()]

@@ -40,9 +40,10 @@ def _print_scenarios(scenarios: list[Scenario], out: TextIO) -> None:
         print(f"{n:2}. {s.id:34} {s.family:12} {s.title}", file=out)
 
 
-def _pick(scenarios: list[Scenario]) -> str:
+def _pick(scenarios: list[Scenario], stdin: BinaryIO) -> str:
     _print_scenarios(scenarios, sys.stdout)
-    answer = input("Scenario number or id: ").strip()
+    print("Scenario number or id: ", end="", flush=True)
+    answer = (read_line(stdin, 1000) or "").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(scenarios):
         return scenarios[int(answer) - 1].id
     return answer
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         r = Rehearsal.resume(args.resume, settings=settings)
     else:
-        r = Rehearsal.start(args.scenario or _pick(list_scenarios(settings)), settings=settings)
+        r = Rehearsal.start(args.scenario or _pick(list_scenarios(settings), sys.stdin.buffer), settings=settings)
     name = r.scenario.persona.words()["name"]
     print(f"# {r.scenario.title}  (session {r.id})", file=out)
     print(r.scenario.brief.strip(), file=out)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from coach.analyzer.model import Finding
+from coach.rehearsal.coaching import fixed_sentence
 from coach.rehearsal.models import EmployeeState, Scenario, TurnRecord
 
 #: How much a bad finding weighs against a good one, by level (an error costs more than a hint).
@@ -271,17 +272,20 @@ def next_steps(scenario: Scenario, turns: Sequence[TurnRecord], cards: Sequence[
             used.add(tip.principle)
             tips.append(tip)
 
-    worst: dict[str, tuple[float, int, Finding]] = {}
+    worst: dict[str, tuple[float, int, Finding, TurnRecord]] = {}
     for turn in _manager_turns(turns):
         for f in _findings(turn):
             if f.polarity != "bad":
                 continue
-            weight, first_turn, first = worst.get(f.principle, (0.0, turn.index, f))
-            worst[f.principle] = (weight + BAD_WEIGHT.get(f.level, 1.0), first_turn, first)
-    for principle, (_, _, f) in sorted(worst.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0])):
+            weight, first_turn, first, where = worst.get(f.principle, (0.0, turn.index, f, turn))
+            worst[f.principle] = (weight + BAD_WEIGHT.get(f.level, 1.0), first_turn, first, where)
+    for principle, (_, _, f, where) in sorted(worst.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0])):
         quote = _short(f.text, 120)
         if f.fix:
-            text = f"Instead of \u201c{quote}\u201d, try \u201c{f.fix}\u201d"
+            # The whole sentence with its fixes applied reads as something to say, not a fragment.
+            fixed = fixed_sentence(where.text, f, _findings(where))
+            before, after = fixed if fixed else (quote, f.fix)
+            text = f"Instead of \u201c{_short(before, 120)}\u201d, try \u201c{_short(after, 240)}\u201d"
         else:
             text = scenario.tips.get(principle) or f.message
         add(Tip(principle=principle, text=text, because=f"you said \u201c{quote}\u201d: {f.message}"))

@@ -109,6 +109,7 @@ class Rehearsal:
         self._rules: StateRules = default_rules()
         self._coaching: CoachingRules = default_coaching_rules()
         self._cards: dict[str, PrincipleCard] = card_index(self.settings.knowledge_dir / "principles")
+        self._pending: PersonaReply | None = None  # a reply being streamed
 
     # --- opening and reopening -------------------------------------------------------------------
 
@@ -189,6 +190,11 @@ class Rehearsal:
         clean = validate_turn(text, self.settings.max_turn_chars, self.scenario.persona.words()["name"])
         if self.ended:
             raise UsageError(f"session {self.id} has ended; rewind to take another path from an earlier turn")
+        if self._pending is not None and not self._pending.done:
+            # The manager spoke before the reply finished (a UI may allow it): drop the unfinished
+            # reply, so it can never be stored after this turn.
+            self._pending.close()
+        self._pending = None
         path = self.turns()
         employee = [t.text for t in path if t.role == "employee"]
         managers = [t.text for t in path if t.role == "manager"]
@@ -236,7 +242,10 @@ class Rehearsal:
         def store_reply(outcome: ReplyOutcome) -> TurnRecord:
             return self.store.add_turn(self.id, "employee", outcome.text)
 
-        return persona_reply(self.model, request, seed=self.settings.seed, on_done=store_reply)
+        if self._pending is not None and not self._pending.done:
+            self._pending.close()  # one reply at a time per session
+        self._pending = persona_reply(self.model, request, seed=self.settings.seed, on_done=store_reply)
+        return self._pending
 
     def say(self, text: str) -> tuple[Coaching, PersonaReply]:
         """:meth:`coach_turn` then :meth:`persona_reply` (iterate the reply to stream it)."""

@@ -52,6 +52,7 @@ class PersonaPrompt:
     stop: tuple[str, ...]
     band: str              # stress band used for the tone and the fallback line
     dropped: int = 0       # earlier messages left out to fit the history length or token budget
+    said_before: tuple[str, ...] = ()  # the persona's earlier lines (saying one again ends the reply)
 
 
 def speaker(scenario: Scenario, style: PersonaStyle) -> str:
@@ -121,8 +122,9 @@ def build_prompt(scenario: Scenario, state: EmployeeState, history: Sequence[Tur
     guard = make_guard(persona.name, system_text, manager_line, style,
                        allowed=(scenario.opening_line, *(f.fact for f in facts)))
     stop = (*style.stop, f"{who} says")
+    said = tuple(t.text for t in history if t.role == "employee")
     return PersonaPrompt(messages=(system(system_text), *earlier, last), system_text=system_text, guard=guard,
-                         stop=stop, band=band.band, dropped=total_before - len(earlier))
+                         stop=stop, band=band.band, dropped=total_before - len(earlier), said_before=said)
 
 
 # --- the checked stream --------------------------------------------------------------------------
@@ -150,14 +152,21 @@ def _finish_reason(stream: object) -> str:
         return "stop"  # a plain iterator of pieces: it ended on its own
 
 
-def gate(pieces: Iterable[str], guard: ReplyGuard) -> Generator[str, None, GateResult]:
+def sentence_keys(text: str) -> set[str]:
+    """Normalised sentences of ``text`` (to spot a sentence said again)."""
+    return {key for part in re.split(r"(?<=[.!?\u2026])\s+|\n", text) if (key := " ".join(_KEY.findall(part.lower())))}
+
+
+def gate(pieces: Iterable[str], guard: ReplyGuard, said_before: Sequence[str] = ()) -> Generator[str, None, GateResult]:
     """Yield ``pieces`` a sentence at a time, each only after the text so far passed the checker.
 
-    Returns (as the generator's value) what was shown and why it stopped. Pure apart from
-    consuming ``pieces``; a :class:`ModelError` while reading them ends the attempt, not the caller.
+    A sentence already said (in this reply or, from ``said_before``, in an earlier one) ends the
+    reply: small models loop. Returns (as the generator's value) what was shown and why it
+    stopped. Pure apart from consuming ``pieces``; a :class:`ModelError` while reading them ends
+    the attempt, not the caller.
     """
     raw, done, shown = "", 0, ""
-    seen: set[str] = set()
+    seen: set[str] = set().union(*(sentence_keys(text) for text in said_before)) if said_before else set()
 
     def step(candidate: str) -> tuple[str | None, GateResult | None]:
         if not candidate.startswith(shown):  # cannot happen with clean_reply; end safely if it does
@@ -224,7 +233,7 @@ class ReplyOutcome:
 
 
 def checked_reply(generate: Callable[[int], Iterable[str]], guard: ReplyGuard, fallback: str,
-                  attempts: int = ATTEMPTS) -> Generator[str, None, ReplyOutcome]:
+                  attempts: int = ATTEMPTS, said_before: Sequence[str] = ()) -> Generator[str, None, ReplyOutcome]:
     """Try ``generate(0)``, ``generate(1)``... through :func:`gate`; scripted ``fallback`` last.
 
     ``generate(n)`` returns the n-th attempt's pieces (a :class:`coach.llm.Stream` or any
@@ -239,7 +248,7 @@ def checked_reply(generate: Callable[[int], Iterable[str]], guard: ReplyGuard, f
             notices.append(f"attempt {attempt + 1}: the model failed: {exc}")
             continue
         try:
-            result = yield from gate(pieces, guard)
+            result = yield from gate(pieces, guard, said_before)
         finally:
             close = getattr(pieces, "close", None)
             if close:
@@ -249,7 +258,7 @@ def checked_reply(generate: Callable[[int], Iterable[str]], guard: ReplyGuard, f
         if result.error:
             notices.append(f"attempt {attempt + 1}: the model failed: {result.error}")
         if result.repeated:
-            notices.append("the reply was ended where the model started repeating itself")
+            notices.append(f"attempt {attempt + 1}: the model repeated a line it had already said")
         if result.cut:
             notices.append("a sentence cut at the token limit was left out")
         if result.shown:
@@ -270,11 +279,13 @@ class PersonaReply(Iterator[str]):
     """
 
     def __init__(self, pieces: Generator[str, None, ReplyOutcome],
-                 on_done: Callable[[ReplyOutcome], object] | None = None) -> None:
+                 on_done: Callable[[ReplyOutcome], object] | None = None, prompt: PersonaPrompt | None = None) -> None:
         self._pieces = pieces
         self._on_done = on_done
         self._outcome: ReplyOutcome | None = None
         self.record: object = None
+        #: The prompt the reply was generated from (its guard re-checks any text; useful to inspect).
+        self.prompt = prompt
 
     def __iter__(self) -> PersonaReply:
         return self
@@ -283,7 +294,7 @@ class PersonaReply(Iterator[str]):
         try:
             return next(self._pieces)
         except StopIteration as done:
-            if self._outcome is None:
+            if self._outcome is None and done.value is not None:  # None: it was closed, nothing to store
                 self._outcome = done.value
                 if self._on_done is not None:
                     self.record = self._on_done(done.value)
@@ -298,6 +309,11 @@ class PersonaReply(Iterator[str]):
     def close(self) -> None:
         """Stop early (frees the model); nothing is stored."""
         self._pieces.close()
+
+    @property
+    def done(self) -> bool:
+        """True once the reply is complete (and stored, for the engine's replies)."""
+        return self._outcome is not None
 
     @property
     def outcome(self) -> ReplyOutcome:
@@ -332,4 +348,5 @@ def persona_reply(model: ChatModel, request: PersonaRequest, *, seed: int,
         return model.stream(prompt.messages, seed=seed + request.turn_number + attempt * _SEED_STEP, stop=stop)
 
     fallback = fallback_line(request.scenario, request.state, request.turn_number, style)
-    return PersonaReply(checked_reply(generate, prompt.guard, fallback), on_done=on_done)
+    return PersonaReply(checked_reply(generate, prompt.guard, fallback, said_before=prompt.said_before),
+                        on_done=on_done, prompt=prompt)

@@ -184,6 +184,14 @@ class ReplyGuard:
     leak_grams: frozenset[tuple[str, ...]]      # word runs of the system prompt the reply must not copy
     echo_grams: frozenset[tuple[str, ...]]      # word runs of the manager's line
     label: re.Pattern[str]                      # a leading "Jordan:" the model may prefix (removed)
+    self_address: re.Pattern[str]               # "Sorry, Jordan." : the persona talking to itself
+    echo_words: int = 8                         # run length of echo_grams
+
+
+def echo_size(manager_line: str, style: PersonaStyle) -> int:
+    """Words in a row that count as repeating the manager: ``style.echo.words``, or the whole line
+    when it is shorter (but at least 4 words, so "I see what you mean" stays sayable)."""
+    return max(4, min(style.echo.words, len(_words(manager_line))))
 
 
 def make_guard(name: str, system_prompt: str, manager_line: str, style: PersonaStyle,
@@ -194,9 +202,15 @@ def make_guard(name: str, system_prompt: str, manager_line: str, style: PersonaS
     permitted = frozenset().union(*(ngrams(text, n) for text in allowed)) if allowed else frozenset()
     names = [re.escape(part) for part in {name, name.split()[0]} if part]
     label = re.compile(r"^\s*\**\s*(?:" + "|".join(names + ["employee", "me"]) + r")\s*\**\s*:\s*", re.IGNORECASE)
+    first = re.escape(name.split()[0]) if name.split() else "(?!)"
+    # Addressing its own name ("I'm sorry, Jordan.") means the model is speaking as the manager.
+    self_address = re.compile(
+        rf",\s*{first}\b\s*[.!?,]|^\W*(?:hi|hey|hello|oh|look|listen|sorry|thanks|thank you|yes|no|okay|ok|well),?\s+{first}\b",
+        re.IGNORECASE,
+    )
     return ReplyGuard(
-        name=name, style=style, leak_grams=ngrams(system_prompt, n) - permitted,
-        echo_grams=ngrams(manager_line, style.echo.words), label=label,
+        echo_words=echo_size(manager_line, style), name=name, style=style, leak_grams=ngrams(system_prompt, n) - permitted,
+        echo_grams=ngrams(manager_line, echo_size(manager_line, style)), label=label, self_address=self_address,
     )
 
 
@@ -235,9 +249,14 @@ def check_reply(text: str, guard: ReplyGuard) -> Verdict:
             if found:
                 problems.append(Problem(name, group.message, found.group(0).strip()[:80]))
                 break
+    addressed = guard.self_address.search(text)
+    if addressed and not any(p.check == "speaker" for p in problems):
+        speaker = guard.style.checks.get("speaker")
+        problems.append(Problem("speaker", speaker.message if speaker else "speaks as the manager",
+                                addressed.group(0).strip()))
     for check, grams, size, message in (
         ("leak", guard.leak_grams, guard.style.leak.words, guard.style.leak.message),
-        ("echo", guard.echo_grams, guard.style.echo.words, guard.style.echo.message),
+        ("echo", guard.echo_grams, guard.echo_words, guard.style.echo.message),
     ):
         hit = first_shared_run(text, grams, size) if grams else None
         if hit:

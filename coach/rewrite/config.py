@@ -59,6 +59,8 @@ class RewriteConfig:
     max_piece_extra_chars: int
     not_experience: tuple[str, ...]
     negation: Negation
+    skip_words: frozenset[str]
+    irregular: dict[str, tuple[str, ...]]
     meaning_threshold: float
     meaning_calibration: str
 
@@ -124,6 +126,12 @@ def parse_config(path: Path) -> RewriteConfig:
     if "neg" not in fix_lead.groupindex:
         raise RewriteConfigError(f"{path}: 'fix_lead' needs a named group 'neg'")
     negation = data.get("verify", {}).get("negation", {})
+    irregular = data.get("verify", {}).get("irregular")
+    if not isinstance(irregular, dict) or not all(
+        isinstance(v, str) and isinstance(forms, list) and all(isinstance(f, str) for f in forms)
+        for v, forms in irregular.items()
+    ):
+        raise RewriteConfigError(f"{path}: 'verify.irregular' must map each verb to a list of its irregular forms")
     return RewriteConfig(
         path=path,
         openers_one=_strings(data, path, "openers.one"),
@@ -151,6 +159,8 @@ def parse_config(path: Path) -> RewriteConfig:
             soft=_strings(negation, path, "soft"),
             negative_verbs=_strings(negation, path, "negative_verbs"),
         ),
+        skip_words=frozenset(w.lower() for w in _strings(data, path, "verify.skip_words")),
+        irregular={v.lower(): tuple(f.lower() for f in forms) for v, forms in irregular.items()},
         meaning_threshold=_number(data, path, "verify.meaning_threshold", float, -1.0, 1.0),
         meaning_calibration=str(data.get("verify", {}).get("meaning_calibration", "")),
     )

@@ -16,7 +16,7 @@ from coach.rewrite.segment import Advice
 # "you" becomes "me" after these words ("tell you" -> "tell me"), otherwise "I".
 _OBJECT_BEFORE = (
     "to|for|with|at|about|from|tell|told|ask|asked|give|gave|help|helped|let|show|showed|send|sent|call|"
-    "thank|make|made|bother|around|behind|against|like|than|of|on|into|after|before|by|support|trust|"
+    "thank|make|made|bother|around|behind|against|of|on|into|by|support|trust|"
     "remind|pay|cost|get|got|leave|let|keep|push|pushes|pushed|reach|contact|invite|introduce|meet|"
     "thanks|lets|helps|tells|asks|gives|shows|sends|calls|want|wants|need|needs|expect|expects"
 )

@@ -28,6 +28,10 @@ _VOCATIVE = re.compile(r"^(?P<name>[A-Z][\w'\u2019-]+(?:\s+[A-Z][\w'\u2019-]+)?)
 _WORD = re.compile(r"[\w'\u2019-]+")
 _QUOTED = re.compile(r"\"([^\"\n]{1,120})\"|\u201c([^\u201d\n]{1,120})\u201d|(?<![\w])'([^'\n]{1,120})'(?![\w])")
 _EDGE_PUNCT = " \t\r\n,;:.!?-\u2014\u2013"
+#: Connectives before a fix lead ("And you must ...") and filler adverbs after it ("... was to also
+#: ask Joanna") that carry no advice; they are dropped from the content.
+_CONNECTIVE = re.compile(r"^\s*(?:and|also|so|but|then|plus|oh|okay|ok)\b[\s,]*", re.IGNORECASE)
+_FILLER = re.compile(r"^(?:also|just|then|really|definitely|simply)\s+", re.IGNORECASE)
 _I_FORMS = frozenset({"I", "I'm", "I've", "I'd", "I'll", "I\u2019m", "I\u2019ve", "I\u2019d", "I\u2019ll"})
 #: Directive rules whose matches carry no fix; the rewriter supplies one (same lead as the analyzer's).
 _LEAD_FIX = "one thing that worked for me was to "
@@ -63,8 +67,10 @@ class Segmented:
     permission_before_advice: bool
     #: The draft already hands the choice back after its last advice sentence.
     handback_after_advice: bool
-    #: Offset of the first first-person story sentence when the draft has no directive (else None).
-    story_start: int | None
+    #: Start of the first and end of the last first-person story sentence when the draft has no
+    #: directive (else None): a story told without asking gets the opener and hand-back around it.
+    story_start: int | None = None
+    story_end: int | None = None
 
     @property
     def pieces(self) -> tuple[Advice, ...]:
@@ -159,6 +165,9 @@ def extract_content(sentence: str, sentence_findings: list[Finding], config: Rew
         address = vocative.group()
         fixed = fixed[len(address):]
         fixed = fixed[:1].upper() + fixed[1:]
+    connective = _CONNECTIVE.match(fixed)
+    if connective and config.fix_lead.match(fixed, connective.end()):
+        fixed = fixed[connective.end():]
     leads = list(config.fix_lead.finditer(fixed))
     # Each lead goes; a negated one leaves "not" behind ("..., and not email her"), so the content
     # keeps every negation: "not reply to that email tonight".
@@ -176,8 +185,12 @@ def extract_content(sentence: str, sentence_findings: list[Finding], config: Rew
         kind = "action"
     else:
         kind = "framed"
-    if kind == "action" and content and content.split()[0] not in _I_FORMS:
-        content = content[:1].lower() + content[1:]
+    if kind == "action":
+        content = _FILLER.sub("", content)
+        first = content.split()[0] if content else ""
+        # Lower-case an opening verb ("Call" -> "call"), never a shouted word or "I".
+        if first and first not in _I_FORMS and first[1:] == first[1:].lower():
+            content = content[:1].lower() + content[1:]
     first_word = content.split()[0].lower() if content else ""
     negated = any(m.group("neg") for m in leads) or first_word in {v.lower() for v in config.negation.negative_verbs}
     return address, content, kind, negated, fixed.strip()
@@ -204,7 +217,7 @@ def segment(draft: str, rules: RuleSet, config: RewriteConfig, context: Analysis
             principles=principles,
         ))
     licensed = context_licenses_advice(context, rules)
-    story_start = None
+    story_start = story_end = None
     if advice:
         first, last_end = advice[0].start, advice[-1].end
         # The analyzer is the judge: advice before permission shows up as advice-unasked.
@@ -216,13 +229,14 @@ def segment(draft: str, rules: RuleSet, config: RewriteConfig, context: Analysis
         story = [f.offset for f in findings if f.kind == "story"]
         if story:
             story_start = next(s for s, e in sentences if s <= min(story) < e)
+            story_end = next(e for s, e in sentences if s <= max(story) < e)
         permission_before = licensed or any(
-            f.kind == "permission" and (story_start is None or f.offset < story_start) for f in findings
+            f.kind == "permission" and (not story or f.offset < min(story)) for f in findings
         )
         handback_after = story_start is not None and any(
             f.kind == "handback" and f.offset > story_start for f in findings
         )
     return Segmented(
         text=draft, findings=tuple(findings), advice=tuple(advice), permission_before_advice=permission_before,
-        handback_after_advice=handback_after, story_start=story_start,
+        handback_after_advice=handback_after, story_start=story_start, story_end=story_end,
     )

@@ -61,3 +61,20 @@ def test_one_megabyte_is_truncated_with_a_notice(rules) -> None:
 )
 def test_odd_input_is_analyzed(rules, text: str) -> None:
     _check(analyze(text, rules=rules))
+
+
+def test_classifier_sees_permission_from_earlier_turns_and_the_client(rules, monkeypatch) -> None:
+    import coach.analyzer.behaviour as behaviour
+
+    seen: list[AnalysisContext] = []
+    real = behaviour.label_behaviour
+
+    def spy(text, findings, context):
+        seen.append(context)
+        return real(text, findings, context)
+
+    monkeypatch.setattr(behaviour, "label_behaviour", spy)
+    analyze("Call her first.", AnalysisContext(previous_manager_turns=("Can I offer an idea?",)), rules=rules)
+    analyze("Call her first.", AnalysisContext(prev_client_text="What should I do?"), rules=rules)
+    analyze("Call her first.", rules=rules)
+    assert [c.permission_asked for c in seen] == [True, True, False]

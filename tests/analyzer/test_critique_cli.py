@@ -168,3 +168,11 @@ def test_terminal_stdin_is_refused_instead_of_waiting(monkeypatch, capsys) -> No
     monkeypatch.setattr(sys, "stdin", Terminal(""))
     assert main(["critique"]) == 2
     assert "no input: give a FILE" in capsys.readouterr().err
+
+
+def test_sarif_uri_is_percent_encoded(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "my draft.txt"
+    path.write_text("You must call her.", encoding="utf-8")
+    assert main(["critique", str(path), "--format", "sarif"]) == 0
+    result = json.loads(capsys.readouterr().out)["runs"][0]["results"][0]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("/my%20draft.txt")

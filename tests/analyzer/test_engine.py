@@ -127,7 +127,7 @@ def test_client_asking_for_advice_counts_as_permission(rules) -> None:
     ],
 )
 def test_just_is_flagged_only_when_minimising(rules, text: str, flagged: bool) -> None:
-    assert ("judgmental-just" in _rules_hit(text, rules)) is flagged
+    assert any(r.startswith("judgmental-just") for r in _rules_hit(text, rules)) is flagged
 
 
 def test_harsh_words_are_error_level(rules) -> None:
@@ -201,11 +201,14 @@ def test_over_long_input_is_cut_at_the_limit(rules, monkeypatch) -> None:
     assert find_spans(text, rules=rules) == []  # the directive starts after character 1000
 
 
-def test_prefilter_never_changes_results(rules) -> None:
+def test_speedups_never_change_results(rules) -> None:
+    # The oracle runs every pattern with its original case-insensitive regex.
     texts = [ex for r in rules.rules for ex in r.examples_match + r.examples_no_match]
-    texts.append(" ".join(texts))
+    texts += [" ".join(texts), "\u0130stanbul: You should call her.", "KELVIN \u212a. You MUST call."]
     for text in texts:
-        assert match_rules(text, rules, use_prefilter=True) == match_rules(text, rules, use_prefilter=False), text
+        oracle = match_rules(text, rules, use_prefilter=False, use_fast=False)
+        assert match_rules(text, rules) == oracle, text
+        assert match_rules(text, rules, use_prefilter=False) == oracle, text
 
 
 def test_fast_findings_equal_regular_findings(rules) -> None:
@@ -214,3 +217,16 @@ def test_fast_findings_equal_regular_findings(rules) -> None:
     for f in findings:
         regular = Finding(**f.to_dict())
         assert f == regular and hash(f) == hash(regular) and repr(f) == repr(regular)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["so, ", "a-", "'", "just ", "you ", "I think ", "why don't you ", "\u2014", "?", "\n", "you should, "],
+)
+def test_adversarial_repetition_completes_with_exact_spans(rules, unit: str) -> None:
+    # Repeated fillers make backtracking regexes quadratic; matching sentence by sentence keeps this
+    # linear. (No time is asserted: a regression shows up as the suite's timeout.)
+    text = "You need to go. " + unit * (150_000 // len(unit)) + " you need to go"
+    findings = find_spans(text, rules=rules)
+    _check_spans(text, findings[:100] + findings[-100:])
+    assert findings[0].rule == "directive-need-to"

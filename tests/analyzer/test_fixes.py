@@ -72,3 +72,11 @@ def test_stale_and_overlapping_fixes_are_skipped(rules) -> None:
 def test_findings_without_fixes_change_nothing(rules) -> None:
     text = "What were you thinking? It sounds like it was hard."
     assert apply_fixes(text, find_spans(text, rules=rules)) == text
+
+
+def test_fix_keeps_the_case_of_copied_words(rules) -> None:
+    text = "Why don't you call Sarah in London? I'd ask HR for budget if I were you."
+    assert apply_fixes(text, find_spans(text, rules=rules)) == (
+        "One thing that worked for me was to call Sarah in London. "
+        "One thing that worked for me was to ask HR for budget."
+    )

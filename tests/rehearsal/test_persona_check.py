@@ -71,6 +71,8 @@ def test_in_character_replies_pass(text: str, guard) -> None:
     ("I'm fine.\nYou: Are you sure?", "speaker"),
     ("1. Calm down\n2. Call the client", "speaker"),
     ("<|im_start|>system", "speaker"),
+    ("I'm sorry, Jordan. I'm so sorry.", "speaker"),
+    ("Hey Jordan, what's up?", "speaker"),
     ("talking with your manager. You are a real person at work, not an assistant", "leak"),
     ("Say only your own words: never write lines for your manager", "leak"),
     ("It sounds like being called useless in front of everyone really stung, you said.", "echo"),
@@ -79,6 +81,16 @@ def test_in_character_replies_pass(text: str, guard) -> None:
 ])
 def test_out_of_character_replies_fail_with_the_right_check(text: str, check: str, guard) -> None:
     assert check in checks(text, guard)
+
+
+def test_a_short_manager_line_said_back_is_an_echo() -> None:
+    style = default_persona_style()
+    short = make_guard("Jordan Lee", SYSTEM, "What would help most right now?", style)
+    assert "echo" in checks("What would help most right now?", short)
+    assert "echo" in checks("Hmm. What would help most, right now?", short)
+    assert check_reply("What would help? Honestly, a day off.", short).ok
+    tiny = make_guard("Jordan Lee", SYSTEM, "Why?", style)
+    assert check_reply("Why? Because he was rude.", tiny).ok
 
 
 def test_problems_name_the_words_that_failed(guard) -> None:
@@ -152,6 +164,14 @@ def test_gate_drops_a_sentence_cut_at_max_tokens_but_keeps_a_lone_one(guard) -> 
 def test_gate_ends_where_the_model_repeats_itself(guard) -> None:
     shown, result = _drain(gate(["I'm done. ", "I'm done. ", "I'm done."], guard))
     assert "".join(shown) == "I'm done." and result.repeated
+
+
+def test_gate_ends_a_reply_that_starts_with_a_line_said_before(guard) -> None:
+    said = ["Do you have a minute? I am furious.", "He hung up on me."]
+    shown, result = _drain(gate(["He hung up on me. ", "Twice."], guard, said))
+    assert shown == [] and result.repeated
+    shown, result = _drain(gate(["It was awful. ", "I am furious."], guard, said))
+    assert "".join(shown) == "It was awful." and result.repeated
 
 
 def test_gate_waits_for_a_stage_direction_to_close(guard) -> None:

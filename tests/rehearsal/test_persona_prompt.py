@@ -102,3 +102,24 @@ def test_facts_block_lists_facts_or_says_there_are_none(blowup) -> None:
     assert facts_block([], style) == style.no_facts
     block = facts_block(list(blowup.hidden_facts[:2]), style)
     assert block.startswith(style.facts_intro) and block.count("\n- ") == 2
+
+
+def test_a_scenario_file_with_bad_fallback_lines_names_the_field(tmp_path) -> None:
+    import yaml
+
+    from coach.errors import UsageError
+    from coach.rehearsal.scenarios import load_scenario_file
+
+    source = get_scenario("customer-blowup").model_dump(mode="json")
+    source["fallback_lines"] = {"furious": ["Go away."]}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(source), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"field 'fallback_lines\.furious.*'calm', 'tense', 'upset' or 'overwhelmed'"):
+        load_scenario_file(path)
+    source["fallback_lines"] = {"calm": [""]}
+    path.write_text(yaml.safe_dump(source), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"field 'fallback_lines'.*calm: give one or more non-empty lines"):
+        load_scenario_file(path)
+    del source["fallback_lines"], source["counterpart"]
+    path.write_text(yaml.safe_dump(source), encoding="utf-8")
+    assert load_scenario_file(path).fallback_lines == {}  # both fields are optional: old files stay valid
