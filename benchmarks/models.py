@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python benchmarks/models.py [--runs N] [--max-tokens N] [--json]
 Uses the active local model (COACH_LOCAL_MODEL or the bundled SmolLM2-135M) through coach.llm, so the
-figures include our adapter (trimming, LangChain, lock). Rewrite latency is added with the rewriter.
+figures include our adapter (trimming, LangChain, lock). Then rewrite latency p50/p95 of coach.rewrite
+over 20 drafts of evals/datasets/rewrite.jsonl (--rewrite-drafts N, 0 to skip).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="streamed answers to time (default 5)")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per answer (default 64)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--rewrite-drafts", type=int, default=20, help="drafts for rewrite latency (0: skip)")
     args = parser.parse_args()
 
     from coach.config import get_settings
@@ -92,6 +94,8 @@ def main() -> None:
         "peak_rss_mb_after_load": round(rss_loaded, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+    if args.rewrite_drafts:
+        figures.update(rewrite_latency(settings, model, args.rewrite_drafts))
     if args.json:
         print(json.dumps(figures, indent=2))
         return
@@ -104,6 +108,41 @@ def main() -> None:
     print(f"  answer time ({args.max_tokens} tokens max): {figures['answer_s_median']:.3f} s median")
     print(f"  peak RSS:                  {figures['peak_rss_mb']:.1f} MB "
           f"(before load {figures['rss_mb_before_load']:.1f} MB, after load {figures['peak_rss_mb_after_load']:.1f} MB)")
+    if args.rewrite_drafts:
+        print(f"  rewrite latency:           {figures['rewrite_s_p50']:.2f} s p50, {figures['rewrite_s_p95']:.2f} s p95 "
+              f"over {figures['rewrite_drafts']} drafts (paths: {figures['rewrite_paths']})")
+
+
+def rewrite_latency(settings, model, drafts: int = 20) -> dict:
+    """Seconds per ``coach.rewrite.rewrite`` call over the first ``drafts`` drafts with advice.
+
+    Drafts come from evals/datasets/rewrite.jsonl; the knowledge cards are ingested into a temporary
+    COACH_HOME first, so each rewrite includes retrieval as it does for a user who ran ``coach ingest``.
+    """
+    import tempfile
+    from collections import Counter
+
+    from coach.knowledge import ingest
+    from coach.rewrite import rewrite
+    from coach.rewrite.quality import load_drafts, percentile
+
+    chosen = [d for d in load_drafts(ROOT / "evals" / "datasets" / "rewrite.jsonl") if d.expect == "rewrite"][:drafts]
+    seconds: list[float] = []
+    paths: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory(prefix="coach-bench-rewrite-") as home:
+        local = settings.model_copy(update={"home": Path(home)})
+        ingest([local.knowledge_dir], local)
+        for draft in chosen:
+            started = time.perf_counter()
+            result = rewrite(draft.draft, settings=local, model=model)
+            seconds.append(time.perf_counter() - started)
+            paths[result.path] += 1
+    return {
+        "rewrite_drafts": len(chosen),
+        "rewrite_s_p50": round(percentile(seconds, 50), 3),
+        "rewrite_s_p95": round(percentile(seconds, 95), 3),
+        "rewrite_paths": dict(paths),
+    }
 
 
 if __name__ == "__main__":

@@ -116,7 +116,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="COACH_THREADS for llama.cpp")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="coach-bench-rehearsal-"))
+    with tempfile.TemporaryDirectory(prefix="coach-bench-rehearsal-") as scratch:
+        run(args, Path(scratch))
+
+
+def run(args: argparse.Namespace, home: Path) -> None:
+    """Every measurement, with ``home`` as COACH_HOME."""
     # A benchmark script owns its process: pointing it at a scratch home through the environment is
     # how every component (settings are read once) sees the same folder.
     os.environ["COACH_HOME"] = str(home)
@@ -131,7 +136,7 @@ def main() -> None:
 
     settings = get_settings()
     ingest([ROOT / "knowledge"], settings)
-    print(f"home {home}; cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
+    print(f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
           f"llama.cpp threads {settings.threads}; max_tokens {settings.max_tokens}")
 
     print(summary("coaching per turn (cards by id + search)", coaching_latency(args.turns, with_search=True)))

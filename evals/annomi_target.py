@@ -2,7 +2,8 @@
 
 The data lives outside the repository (``../shared/data/external/annomi``); when it is absent the
 cases are *skipped* with the reason, never failed. The scoring itself is the analyzer's own
-(``coach analyze-eval``, :mod:`coach.analyzer.evaluate`), so this suite and that command always agree.
+(``coach analyze-eval``, :func:`coach.commands.analyze_eval.evaluate`), so this suite and that command
+always report the same figures.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 from coach.config import Settings
 from evals.targets import TargetSkipped, TargetUnavailable
 
-#: The analyzer's AnnoMI scorer (module, function) provided by the analyzer work.
-SCORER = ("coach.analyzer.evaluate", "annomi_metrics")
+#: The analyzer's AnnoMI scorer (module, function): ``evaluate(annomi_dir) -> report``.
+SCORER = ("coach.commands.analyze_eval", "evaluate")
 
 
 def data_folder(annomi_dir: str | Path | None) -> Path:
@@ -31,7 +32,8 @@ def data_folder(annomi_dir: str | Path | None) -> Path:
 
 
 def annomi_metrics(settings: Settings, annomi_dir: str | Path | None = None) -> Mapping[str, float]:
-    """Flat ``{name: value}`` figures of the analyzer on the test split (e.g. ``question_f1``)."""
+    """Flat ``{name: value}`` figures of the analyzer on the test split: ``question_f1`` etc. overall,
+    ``high.question_f1`` etc. per mi_quality."""
     import importlib
 
     folder = data_folder(annomi_dir)
@@ -41,4 +43,12 @@ def annomi_metrics(settings: Settings, annomi_dir: str | Path | None = None) -> 
     except (ModuleNotFoundError, AttributeError) as exc:
         raise TargetUnavailable(f"target not available: the analyzer's AnnoMI scorer {module}.{function} "
                                 f"is not in this build ({exc})") from None
-    return dict(scorer(folder, split="test"))
+    report = scorer(folder)
+    metrics = {k: float(v) for k, v in report["overall"].items() if _number(v)}
+    for quality, figures in report.get("by_mi_quality", {}).items():
+        metrics.update({f"{quality}.{k}": float(v) for k, v in figures.items() if _number(v)})
+    return metrics
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,7 +1,8 @@
 """Model calls of an eval run: an on-disk cache, a cost ceiling, and a stop when a model is unreachable.
 
 :class:`CachedChatModel` is a :class:`coach.llm.ChatModel` that every target and the grader use during a
-run. A call's key is the SHA-256 of provider, model identity (for a GGUF: path, size and mtime),
+run. A call's key is the SHA-256 of provider, model identity (for a GGUF: its name and a fingerprint of
+its contents),
 context size, messages, sampling parameters and the repeat index, so a repeat is a distinct sample
 and changing the model file, a prompt or a parameter is a cache miss. Entries are JSON files under
 ``settings.cache_dir / "evals"``, written atomically. The wrapped model is created on the first miss,
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +165,25 @@ def model_identity(settings: Settings, role: ModelRole) -> tuple[str, str, str]:
         path = Path(model) if model else (settings.local_model or bundled_model_path())
         try:
             stat = path.stat()
-            return provider, path.name, f"local|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+            return provider, path.name, f"local|{path.name}|{_fingerprint(str(path.resolve()), stat.st_size, stat.st_mtime_ns)}"
         except OSError:
             return provider, path.name, f"local|{path}"
     from coach.llm_openai import base_url
 
     return provider, str(model), f"openai|{base_url(settings)}|{model}"
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(path: str, size: int, mtime_ns: int) -> str:
+    """Size plus SHA-256 of the first and last MiB of a model file: the same model gives the same key
+    after a reinstall (new mtime), a different model a different one, in milliseconds."""
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(1 << 20))
+        if size > 1 << 21:
+            handle.seek(-(1 << 20), os.SEEK_END)
+            digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:32]
 
 
 class CachedChatModel:
@@ -186,9 +201,9 @@ class CachedChatModel:
         self.seed = settings.seed
         self.usage = UsageLedger()
         self.cache, self.guard, self.totals, self.repeat = cache, guard, totals, repeat
-        #: Messages of the model errors this wrapper raised (callers that hide them, e.g. behind a
-        #: scripted fallback, are checked against this list by the eval targets).
-        self.failures: list[str] = []
+        #: Model errors this wrapper raised. Product code may hide them behind a scripted fallback;
+        #: the eval targets check this list so an unreachable model is never scored as a pass.
+        self.failures: list[ModelError] = []
 
     @property
     def inner(self) -> ChatModel:
@@ -222,10 +237,12 @@ class CachedChatModel:
             self.guard.before_call(self.identity)
             done = self.inner.complete(messages, **params)
         except ModelError as exc:
-            self.failures.append(str(exc))
             if is_unreachable(exc) and not isinstance(exc, ModelUnreachable):
                 self.guard.mark_down(self.identity, str(exc))
-                raise ModelUnreachable(str(exc)) from exc
+                down = ModelUnreachable(str(exc))
+                self.failures.append(down)
+                raise down from exc
+            self.failures.append(exc)
             raise
         self.guard.after_call(done.usage)
         self.usage.record(done.usage)

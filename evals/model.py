@@ -13,10 +13,6 @@ from typing import Any
 
 from coach.analyzer.model import Finding
 
-#: The suites the project ships (teams may add their own names).
-BUILTIN_SUITES: tuple[str, ...] = ("retrieval", "analyzer", "rewrite", "persona", "coaching")
-
-
 @dataclass(frozen=True)
 class AssertionSpec:
     """One expectation of a case: its type, its parameters and where it was written."""

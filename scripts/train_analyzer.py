@@ -171,10 +171,17 @@ def cross_validate(utts: Sequence[Utterance], emb: np.ndarray, log: Callable[[st
         for g, (c, weight) in enumerate(grid):
             value, threshold = selection_score(name, target.labels, oof[(name, g)], classes[name])
             results.append((value, -g, c, weight, threshold))
-        value, _, c, weight, threshold = max(results)   # ties: the first grid entry (smaller C) wins
+        value, negative_g, c, weight, threshold = max(results)   # ties: the first grid entry (smaller C) wins
         chosen[name] = {"C": c, "class_weight": weight, "threshold": threshold, "cv_score": round(value, 4),
                         "grid": {f"C={cc},{ww}": round(v, 4) for v, _, cc, ww, _ in results}}
-        log(f"  {name:<19} C={c:<4} class_weight={weight!s:<9} threshold={threshold!s:<5} cv={value:.4f}")
+        if threshold is not None:
+            gold = target.labels == "True"
+            flagged = oof[(name, -negative_g)][:, classes[name].index("True")] >= threshold
+            precision, recall, _ = annomi.precision_recall_f1(list(gold), list(flagged))
+            chosen[name].update(cv_precision=round(precision, 4), cv_recall=round(recall, 4))
+        extra = (f" (precision {chosen[name]['cv_precision']:.3f}, recall {chosen[name]['cv_recall']:.3f})"
+                 if threshold is not None else "")
+        log(f"  {name:<19} C={c:<4} class_weight={weight!s:<9} threshold={threshold!s:<5} cv={value:.4f}{extra}")
     return chosen
 
 

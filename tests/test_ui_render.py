@@ -5,7 +5,7 @@ from __future__ import annotations
 from coach.analyzer.model import KINDS, Finding
 from coach.rehearsal.models import EmployeeState, TurnRecord
 from ui.render import findings_html, highlight_colours, highlight_segments, span_label
-from ui.render_coach import chat_messages, meter_html, rewind_choices, state_history
+from ui.render_coach import X_ORDER, chat_messages, meter_html, rewind_choices, state_history
 from ui.render_rewrite import diff_html
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -14,7 +14,8 @@ XSS = "<img src=x onerror=alert(1)>"
 def finding(text: str, part: str, kind: str, polarity: str, start: int = 0) -> Finding:
     offset = text.index(part, start)
     return Finding(rule=f"r-{kind}", principle="ask-permission", level="warning", kind=kind, polarity=polarity,
-                   message=f"{kind} message {XSS}", line=1, column=offset + 1, offset=offset, length=len(part), text=part)
+                   message=f"{kind} message {XSS}", line=1, column=offset + 1, offset=offset, length=len(part),
+                   text=part)
 
 
 def test_runs_cover_the_text_exactly_and_overlaps_take_the_bad_finding() -> None:
@@ -70,7 +71,8 @@ def test_state_history_and_rewind_choices_follow_the_manager_lines() -> None:
              turn(3, "manager", "x" * 100, 60)]
     frame = state_history(turns, EmployeeState(trust=40, stress=70))
     assert list(frame[frame.measure == "trust"].value) == [40, 55, 60]
-    assert list(frame[frame.measure == "stress"].line) == [0, 1, 2]
+    assert list(frame[frame.measure == "stress"].line) == ["start", "1", "2"]
+    assert set(frame.line) <= set(X_ORDER) and X_ORDER[:3] == ["start", "1", "2"]
     choices = rewind_choices(turns)
     assert [n for _, n in choices] == [1, 2]
     assert choices[0][0] == "1. What happened?" and choices[1][0].endswith("\u2026") and len(choices[1][0]) < 70

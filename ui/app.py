@@ -20,6 +20,10 @@ from ui.rewrite import build_rewrite_tab
 from ui.settings_panel import build_settings_tab
 
 _CSS = (Path(__file__).parent / "style.css").read_text(encoding="utf-8")
+#: Gradio scopes custom CSS to the content area; the page around it needs a plain style tag: the same
+#: width on every tab (a tab of short content would otherwise shrink the page), less padding when narrow.
+_HEAD = ("<style>.gradio-container { width: 100% !important; }"
+         "@media (max-width: 640px) { .main.app { padding: 8px 10px !important; } }</style>")
 #: Uploads above this many times the ingest limit are refused by Gradio itself before reaching us.
 UPLOAD_HEADROOM = 5
 
@@ -59,5 +63,5 @@ def launch_kwargs(settings: Settings) -> dict:
     theme = gr.themes.Soft(primary_hue="teal", neutral_hue="slate",
                            font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
-    return {"css": _CSS, "theme": theme, "share": False, "max_file_size": UPLOAD_HEADROOM * settings.max_ingest_bytes,
-            "footer_links": ["api"]}
+    return {"css": _CSS, "head": _HEAD, "theme": theme, "share": False,
+            "max_file_size": UPLOAD_HEADROOM * settings.max_ingest_bytes, "footer_links": ["api"]}

@@ -39,8 +39,9 @@ def build_principles_tab(settings: Settings) -> None:
     def handler(q: str, r: str) -> str:
         return search_principles(q, r, settings)
 
-    button.click(handler, [query, role], results, api_name="search_principles")
-    query.submit(handler, [query, role], results)
+    # Search never calls the model: it must not queue behind persona replies (the default limit).
+    button.click(handler, [query, role], results, api_name="search_principles", concurrency_limit=None)
+    query.submit(handler, [query, role], results, api_name=False, concurrency_limit=None)
 
     with gr.Accordion("Add your own documents", open=False, elem_id="upload-section"):
         gr.Markdown(

@@ -11,7 +11,8 @@ from coach.cards import card_index
 from coach.errors import CoachError
 from coach.rehearsal.models import SessionInfo
 from ui.context import AppContext
-from ui.render_coach import chat_messages, debrief_html, scorecard_frame, state_history
+from ui.rehearse import state_chart
+from ui.render_coach import X_ORDER, chat_messages, debrief_html, scorecard_frame, state_history
 
 SESSION_COLUMNS = ["Date", "Scenario", "Overall", "Status", "Session"]
 SESSION_LIMIT = 200
@@ -45,13 +46,19 @@ def sessions_frame(ctx: AppContext) -> pd.DataFrame:
 
 
 def progress_frame(ctx: AppContext) -> pd.DataFrame:
-    """Each principle's score per ended session over time (long format for a LinePlot)."""
+    """Each principle's score per ended session, oldest first (long format for a LinePlot).
+
+    ``session`` numbers the ended sessions ("1", "2"...): one x position each, even when two ended
+    in the same minute (the table shows their dates).
+    """
     cards = card_index(ctx.settings.knowledge_dir / "principles")
-    rows = [{"ended": pd.Timestamp(p.at), "principle": cards[p.principle].title if p.principle in cards else p.principle,
-             "score": p.score} for p in ctx.store.progress()]
-    frame = pd.DataFrame(rows, columns=["ended", "principle", "score"])
-    frame["ended"] = pd.to_datetime(frame["ended"], utc=True).dt.tz_localize(None)
-    return frame
+    order: dict[str, str] = {}
+    rows = []
+    for p in ctx.store.progress():
+        label = order.setdefault(p.session_id, str(len(order) + 1))
+        title = cards[p.principle].title if p.principle in cards else p.principle
+        rows.append({"session": label, "principle": title, "score": p.score, "ended": p.at})
+    return pd.DataFrame(rows, columns=["session", "principle", "score", "ended"])
 
 
 def session_choices(ctx: AppContext) -> list[tuple[str, str]]:
@@ -59,8 +66,8 @@ def session_choices(ctx: AppContext) -> list[tuple[str, str]]:
     out = []
     for s in ctx.store.list_sessions(limit=SESSION_LIMIT):
         score = overall(s)
-        label = f"{_when(s.started_at)} \u00b7 {_title(ctx, s.scenario_id)}" + (f" \u00b7 {score}" if score is not None else "")
-        out.append((label, s.id))
+        label = f"{_when(s.started_at)} \u00b7 {_title(ctx, s.scenario_id)}"
+        out.append((label + (f" \u00b7 {score}" if score is not None else ""), s.id))
     return out
 
 
@@ -80,8 +87,9 @@ def reopen(ctx: AppContext, session_id: str | None) -> ReopenedView:
     result = rehearsal.debrief()
     index = card_index(ctx.settings.knowledge_dir / "principles")
     note = "" if rehearsal.ended else '<p class="empty">This session was not ended; the debrief covers it so far.</p>'
-    return ReopenedView(chat_messages(rehearsal.turns()), note + debrief_html(result, index),
-                        scorecard_frame(result, index), state_history(rehearsal.turns(), rehearsal.session.initial_state))
+    turns = rehearsal.turns()
+    return ReopenedView(chat_messages(turns), note + debrief_html(result, index), scorecard_frame(result, index),
+                        state_history(turns, rehearsal.session.initial_state))
 
 
 def build_progress_tab(ctx: AppContext, tab: gr.Tab) -> None:
@@ -91,18 +99,18 @@ def build_progress_tab(ctx: AppContext, tab: gr.Tab) -> None:
         refresh = gr.Button("Refresh", scale=0, min_width=100, elem_id="progress-refresh")
     sessions = gr.Dataframe(headers=SESSION_COLUMNS, label="Past sessions", interactive=False, wrap=True,
                             max_height=300, elem_id="sessions")
-    plot = gr.LinePlot(x="ended", y="score", color="principle", y_lim=[0, 100], height=260,
-                       label="Score per principle over time", x_title="session ended", y_title="score",
+    plot = gr.LinePlot(x="session", y="score", color="principle", y_lim=[0, 100], sort=X_ORDER,
+                       label="Score per principle over time", x_title="ended session", y_title="score",
                        elem_id="progress-plot")
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes="picker-row"):
         picker = gr.Dropdown([], label="Reopen a session (read-only)", scale=4, elem_id="reopen-pick")
-        open_button = gr.Button("Open", scale=1, elem_id="reopen")
+        open_button = gr.Button("Open", scale=0, min_width=120, elem_id="reopen")
     with gr.Column(visible=False, elem_id="reopened") as box:
-        chat = gr.Chatbot(label="Conversation (read-only)", height=360, feedback_options=None, elem_id="reopened-chat")
+        chat = gr.Chatbot(label="Conversation (read-only)", height=360, feedback_options=None, buttons=["copy_all"],
+                          elem_id="reopened-chat")
         debrief = gr.HTML(elem_id="reopened-debrief")
         scorecard = gr.Dataframe(label="Scorecard", interactive=False, wrap=True, elem_id="reopened-scorecard")
-        chart = gr.LinePlot(x="line", y="value", color="measure", y_lim=[0, 100], height=200,
-                            label="Trust and stress", x_title="your line", y_title="", elem_id="reopened-chart")
+        chart = state_chart("Trust and stress", "reopened-chart")
 
     def on_refresh():
         return sessions_frame(ctx), progress_frame(ctx), gr.update(choices=session_choices(ctx))

@@ -20,11 +20,12 @@ from coach.cards import card_index
 from coach.errors import CoachError, ModelError, UsageError
 from coach.rehearsal.coaching import Coaching
 from coach.rehearsal.engine import Rehearsal, validate_turn
+from coach.rehearsal.models import TurnRecord
 from ui.context import AppContext
 from ui.render import highlight_colours, highlight_segments, notices_html
 from ui.render_coach import (
-    TYPING, brief_html, message_text, cards_html, chat_messages, coach_notes_html, debrief_html, meter_html, rewind_choices,
-    scorecard_frame, state_history,
+    STATE_COLOURS, TYPING, X_ORDER, brief_html, cards_html, chat_messages, coach_notes_html, debrief_html,
+    message_text, meter_html, rewind_choices, scorecard_frame, state_history,
 )
 from ui.status import ModelStatus, UnavailableModel
 
@@ -64,15 +65,16 @@ def idle_panel(rehearsal: Rehearsal, notes: str = NOTES_PLACEHOLDER) -> Panel:
                  state_history(turns, rehearsal.session.initial_state))
 
 
-def coached_panel(ctx: AppContext, rehearsal: Rehearsal, coaching: Coaching) -> Panel:
+def coached_panel(ctx: AppContext, rehearsal: Rehearsal, coaching: Coaching,
+                  turns: list[TurnRecord] | None = None) -> Panel:
     """The panel after a line: highlighted spans, notes, try-instead, cards, meter and history."""
-    name = rehearsal.scenario.persona.words()["name"]
+    turns = rehearsal.turns() if turns is None else turns
     return Panel(
         highlight=highlight_segments(coaching.text, coaching.findings),
-        notes=coach_notes_html(coaching, name),
+        notes=coach_notes_html(coaching),
         cards=cards_html(coaching.cards, _cards(ctx)),
         meter=meter_html(coaching.after, coaching.before),
-        history=state_history(rehearsal.turns(), rehearsal.session.initial_state),
+        history=state_history(turns, rehearsal.session.initial_state),
     )
 
 
@@ -103,7 +105,8 @@ def take_turn(ctx: AppContext, session_id: str | None, text: str) -> tuple[list[
     """
     rehearsal = ctx.open(session_id)
     coaching = rehearsal.coach_turn(text)
-    return chat_messages(rehearsal.turns()), coached_panel(ctx, rehearsal, coaching)
+    turns = rehearsal.turns()  # read once for the chat and the history chart
+    return chat_messages(turns), coached_panel(ctx, rehearsal, coaching, turns)
 
 
 def reply_stream(ctx: AppContext, session_id: str | None) -> Iterator[tuple[list[dict], str]]:
@@ -134,9 +137,9 @@ def rewind_to(ctx: AppContext, session_id: str | None, line: int | None) -> tupl
     """Branch before the manager's ``line``-th line: (new session id, chat, panel, that line to edit)."""
     rehearsal = ctx.open(session_id)
     if line is None:
-        raise CoachError("pick one of your lines to rewind to")
-    old = rehearsal.manager_turns()[int(line) - 1].text if 0 < int(line) <= len(rehearsal.manager_turns()) else ""
-    branch = rehearsal.rewind(int(line))
+        raise UsageError("pick one of your lines to rewind to")
+    branch = rehearsal.rewind(int(line))  # checks the number (UsageError names the valid range)
+    old = rehearsal.manager_turns()[int(line) - 1].text
     notes = (f'<p class="empty">Rewound to before your line {int(line)}: say it differently. '
              "The first path is kept in Progress.</p>")
     return branch.id, chat_messages(branch.turns()), idle_panel(branch, notes), old
@@ -175,6 +178,15 @@ def line_problem(ctx: AppContext, session_id: str | None, text: str) -> tuple[bo
 # --- the tab --------------------------------------------------------------------------------------
 
 
+def state_chart(label: str, elem_id: str) -> gr.LinePlot:
+    """A trust/stress line chart for :func:`~ui.render_coach.state_history` frames.
+
+    No fixed height: with one, Gradio 6.31 clips the colour legend.
+    """
+    return gr.LinePlot(x="line", y="value", color="measure", color_map=STATE_COLOURS, y_lim=[0, 100], sort=X_ORDER,
+                       label=label, x_title="your line", y_title="", elem_id=elem_id)
+
+
 def _ui_error(exc: CoachError) -> gr.Error:
     return gr.Error(str(exc), title="Not recorded" if "recorded" in str(exc) else "Error")
 
@@ -185,40 +197,37 @@ def build_rehearse_tab(ctx: AppContext) -> None:
     first = choices[0][1] if choices else None
     session = gr.State(None)
     model_events = {"concurrency_limit": ctx.settings.concurrency, "concurrency_id": "model"}
-    with gr.Row(elem_id="scenario-row"):
+    with gr.Row(elem_id="scenario-row", elem_classes="picker-row"):
         scenario = gr.Dropdown(choices, value=first, label="Scenario", scale=4, elem_id="scenario")
         start = gr.Button("Start", variant="primary", scale=0, min_width=140, elem_id="start")
     brief = gr.HTML(brief_html(ctx.scenarios[first]) if first else "", elem_id="brief")
     banner = gr.HTML(elem_id="model-banner")
     with gr.Row(elem_id="rehearse-main"):
         with gr.Column(scale=3, min_width=320):
-            chat = gr.Chatbot(label="Conversation", height=420, elem_id="chat", buttons=["copy"],
+            chat = gr.Chatbot(label="Conversation", height=420, elem_id="chat", buttons=["copy_all"],
                               feedback_options=None, placeholder="Pick a scenario and press Start.")
             reply_notes = gr.HTML(elem_id="reply-notes")
             with gr.Row(equal_height=True):
                 message = gr.Textbox(label="Your line", placeholder="What do you say?", lines=2, scale=4,
                                      elem_id="message")
                 send = gr.Button("Send", variant="primary", scale=0, min_width=110, elem_id="send")
-            with gr.Row(equal_height=True):
+            with gr.Row(elem_classes="picker-row"):
                 rewind_line = gr.Dropdown([], label="Rewind to before your line", scale=3, elem_id="rewind-line")
                 rewind = gr.Button("Rewind", scale=1, elem_id="rewind")
                 end = gr.Button("End session", variant="stop", scale=1, elem_id="end")
         with gr.Column(scale=2, min_width=300, elem_id="coach-panel"):
             gr.Markdown("### Coach")
             highlight = gr.HighlightedText(label="Your last line", color_map=highlight_colours(_kinds()),
-                                           combine_adjacent=False, show_legend=True, elem_id="highlight")
+                                           combine_adjacent=False, show_legend=False, elem_id="highlight")
             notes = gr.HTML(NOTES_PLACEHOLDER, elem_id="coach-notes")
             cards = gr.HTML(elem_id="coach-cards")
             meter = gr.HTML(elem_id="meter")
-            history = gr.LinePlot(x="line", y="value", color="measure", y_lim=[0, 100], height=180,
-                                  label="Trust and stress", x_title="your line", y_title="", elem_id="history")
+            history = state_chart("Trust and stress", "history")
     with gr.Column(visible=False, elem_id="debrief") as debrief_box:
         gr.Markdown("## Debrief")
         debrief = gr.HTML(elem_id="debrief-html")
         scorecard = gr.Dataframe(label="Scorecard", interactive=False, wrap=True, elem_id="scorecard")
-        chart = gr.LinePlot(x="line", y="value", color="measure", y_lim=[0, 100], height=220,
-                            label="Trust and stress over the session", x_title="your line", y_title="",
-                            elem_id="debrief-chart")
+        chart = state_chart("Trust and stress over the session", "debrief-chart")
         with gr.Row():
             export_md = gr.DownloadButton("Download Markdown", elem_id="export-md")
             export_json = gr.DownloadButton("Download JSON", elem_id="export-json")
@@ -254,10 +263,13 @@ def build_rehearse_tab(ctx: AppContext) -> None:
         return [gr.update(interactive=True)] * len(locked)
 
     def on_reply(sid: str | None):
-        for messages, note in reply_stream(ctx, sid):
-            yield messages, note, gr.update()
-        rehearsal = ctx.open(sid)
-        yield messages, note, gr.update(choices=rewind_choices(rehearsal.turns()), value=None)
+        try:
+            for messages, note in reply_stream(ctx, sid):
+                yield messages, note, gr.update()
+            choices = rewind_choices(ctx.open(sid).turns())
+        except CoachError as exc:
+            raise _ui_error(exc) from exc
+        yield messages, note, gr.update(choices=choices, value=None)
 
     def on_rewind(sid: str | None, line: int | None):
         try:
@@ -273,7 +285,8 @@ def build_rehearse_tab(ctx: AppContext) -> None:
             view = end_session(ctx, sid)
         except CoachError as exc:
             raise _ui_error(exc) from exc
-        return gr.update(visible=True), view.html, view.scorecard, view.chart, view.markdown_path, view.json_path
+        return (gr.update(visible=True), view.html, view.scorecard, view.chart, view.markdown_path,
+                view.json_path)
 
     scenario.change(show_brief, scenario, brief, api_name=False, queue=False)
     start.click(on_start, scenario, [session, chat, *panel, banner, rewind_line, debrief_box, reply_notes],

@@ -79,13 +79,17 @@ def findings_html(findings: Sequence[Finding], empty: str = "Nothing to flag.") 
     """One line per finding: its kind, the quoted words and the message (all escaped)."""
     if not findings:
         return f'<p class="empty">{escape(empty)}</p>'
-    items = []
-    for f in sorted(findings, key=lambda f: (f.offset, f.kind)):
-        items.append(
-            f'<li class="finding {escape(f.polarity)}"><span class="kind">{escape(span_label(f.kind, f.polarity))}</span> '
-            f'<q>{escape(f.text)}</q>: {escape(f.message)} <span class="principle">{escape(f.principle)}</span></li>'
-        )
+    items = [finding_item(f.kind, f.polarity, f.text, f.message, f.principle)
+             for f in sorted(findings, key=lambda f: (f.offset, f.kind))]
     return '<ul class="findings">' + "".join(items) + "</ul>"
+
+
+def finding_item(kind: str, polarity: str, quote: str, message: str, principle: str = "") -> str:
+    """One finding as a list item: its kind, the quoted words, the message and (optionally) the principle."""
+    label = escape(span_label(kind, polarity))
+    tail = f' <span class="principle">{escape(principle)}</span>' if principle else ""
+    return (f'<li class="finding {escape(polarity)}"><span class="kind">{label}</span> '
+            f"<q>{escape(quote)}</q>: {escape(message)}{tail}</li>")
 
 
 def notices_html(notices: Sequence[str]) -> str:

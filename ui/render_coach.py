@@ -15,7 +15,7 @@ from coach.cards import PrincipleCard
 from coach.rehearsal.coaching import Coaching, CardRef
 from coach.rehearsal.debrief import Debrief
 from coach.rehearsal.models import EmployeeState, Scenario, TurnRecord
-from ui.render import notices_html, span_label
+from ui.render import finding_item, notices_html
 
 ELLIPSIS = "\u2026"
 CHECK, CROSS = "\u2713", "\u2717"
@@ -49,15 +49,11 @@ def _quote(text: str) -> str:
     return f"<q>{escape(text)}</q>"
 
 
-def coach_notes_html(coaching: Coaching, persona_name: str) -> str:
+def coach_notes_html(coaching: Coaching) -> str:
     """The notes on the last turn, the line to try instead, and what moved the persona's state."""
     parts = []
     if coaching.notes:
-        items = "".join(
-            f'<li class="finding {escape(n.polarity)}"><span class="kind">{escape(span_label(n.kind, n.polarity))}</span> '
-            f"{_quote(n.quote)}: {escape(n.message)}</li>"
-            for n in coaching.notes
-        )
+        items = "".join(finding_item(n.kind, n.polarity, n.quote, n.message) for n in coaching.notes)
         parts.append(f'<ul class="findings">{items}</ul>')
     else:
         parts.append('<p class="empty">No principle followed or broken in this line.</p>')
@@ -65,8 +61,6 @@ def coach_notes_html(coaching: Coaching, persona_name: str) -> str:
     changes = coaching.change_notes()
     if changes:
         parts.append('<ul class="changes">' + "".join(f"<li>{escape(c)}</li>" for c in changes) + "</ul>")
-    if coaching.opened_up:
-        parts.append(f'<p class="opened">{escape(persona_name)} is ready to share something new.</p>')
     parts.append(notices_html(coaching.notices))
     return '<div class="coach-notes">' + "".join(parts) + "</div>"
 
@@ -88,7 +82,8 @@ def cards_html(cards: Sequence[CardRef], index: Mapping[str, PrincipleCard]) -> 
         summary = f"<p>{escape(ref.summary)}</p>" if n == 0 else ""
         out.append(
             f'<article class="{cls}"><header><h3>{escape(ref.title)}</h3></header>{summary}'
-            f'<footer>{escape(ref.reason)} \u00b7 source: {source} \u00b7 <code>{escape(ref.id)}</code></footer></article>'
+            f"<footer>{escape(ref.reason)} \u00b7 source: {source} \u00b7 <code>{escape(ref.id)}</code></footer>"
+            "</article>"
         )
     return '<div class="cards">' + "".join(out) + "</div>"
 
@@ -109,20 +104,33 @@ def meter_html(state: EmployeeState, before: EmployeeState | None = None) -> str
     """Trust and stress now, with the change the last turn made."""
     dt = state.trust - before.trust if before else None
     ds = state.stress - before.stress if before else None
-    return '<div class="meters">' + _bar("Trust", state.trust, dt, "trust") + _bar("Stress", state.stress, ds, "stress") + "</div>"
+    bars = _bar("Trust", state.trust, dt, "trust") + _bar("Stress", state.stress, ds, "stress")
+    return f'<div class="meters">{bars}</div>'
+
+
+#: Colours of the two state lines (the meter uses the same).
+STATE_COLOURS = {"trust": "#12a594", "stress": "#f76b15"}
 
 
 def state_history(turns: Sequence[TurnRecord], initial: EmployeeState) -> pd.DataFrame:
-    """Trust and stress after each of the manager's lines (line 0 = the start), long format for a LinePlot."""
-    rows = [{"line": 0, "measure": "trust", "value": initial.trust},
-            {"line": 0, "measure": "stress", "value": initial.stress}]
+    """Trust and stress at the start and after each of the manager's lines, long format for a LinePlot.
+
+    ``line`` is a label ("start", "1", "2"...): a category axis shows whole lines, never 0.5.
+    """
+    rows = [{"line": "start", "measure": "trust", "value": initial.trust},
+            {"line": "start", "measure": "stress", "value": initial.stress}]
     line = 0
     for t in turns:
         if t.role == "manager" and t.state is not None:
             line += 1
-            rows += [{"line": line, "measure": "trust", "value": t.state.trust},
-                     {"line": line, "measure": "stress", "value": t.state.stress}]
+            rows += [{"line": str(line), "measure": "trust", "value": t.state.trust},
+                     {"line": str(line), "measure": "stress", "value": t.state.stress}]
     return pd.DataFrame(rows, columns=["line", "measure", "value"])
+
+
+#: The x categories of the line charts in order ("start", "1", "2"...). Given once to each LinePlot
+#: (``sort=``): only the categories present are drawn, and a constant order never lags behind the data.
+X_ORDER = ["start", *(str(n) for n in range(1, 500))]
 
 
 def rewind_choices(turns: Sequence[TurnRecord]) -> list[tuple[str, int]]:

@@ -68,8 +68,8 @@ def rewrite_views(ctx: AppContext, draft: str) -> Iterator[RewriteView]:
             yield RewriteView(log.html())
             continue
         result = event.result
-        yield RewriteView(log.html(done=True), result.text, checklist_html(result), diff_html(result.draft, result.text),
-                          result_notices(result, extra))
+        yield RewriteView(log.html(done=True), result.text, checklist_html(result),
+                          diff_html(result.draft, result.text), result_notices(result, extra))
 
 
 def build_rewrite_tab(ctx: AppContext) -> None:
@@ -82,7 +82,7 @@ def build_rewrite_tab(ctx: AppContext) -> None:
                 run = gr.Button("Check and rewrite", variant="primary", elem_id="rewrite-run")
                 gr.ClearButton([draft], value="Clear")
             highlight = gr.HighlightedText(label="Findings in your draft", color_map=highlight_colours(KINDS),
-                                           combine_adjacent=False, show_legend=True, elem_id="draft-highlight")
+                                           combine_adjacent=False, show_legend=False, elem_id="draft-highlight")
             findings = gr.HTML(elem_id="draft-findings")
         with gr.Column(scale=1, min_width=320):
             log = gr.HTML(elem_id="rewrite-log")

@@ -47,7 +47,8 @@ def documents_dir(settings: Settings) -> Path:
 def _precheck(path: Path, settings: Settings) -> str | None:
     """Why a file cannot be ingested before it is even copied (type, size), or None."""
     if path.suffix.lower() not in DOCUMENT_SUFFIXES:
-        return f"only {', '.join(DOCUMENT_SUFFIXES)} documents can be added (this is a {path.suffix or 'file without extension'})"
+        kind = f"a {path.suffix} file" if path.suffix else "a file without an extension"
+        return f"only {', '.join(DOCUMENT_SUFFIXES)} documents can be added (this is {kind})"
     size = path.stat().st_size
     if size > settings.max_ingest_bytes:
         return f"too large ({size:,} bytes; the limit is {settings.max_ingest_bytes:,}, COACH_MAX_INGEST_BYTES)"

@@ -3,7 +3,7 @@
 Input features, computed the same way at training and inference time (the training script imports
 this module and :mod:`coach.analyzer.features`):
 
-- the MiniLM sentence embedding of the utterance with transcription noise removed
+- the MiniLM sentence embedding of the utterance's last words, transcription noise removed
   (:func:`embed_texts`);
 - the regex features of :func:`coach.analyzer.features.lexical_features`, standardised;
 - word uni/bigram TF-IDF (:class:`coach.analyzer.features.NgramVocabulary`).
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.analyzer.features import FEATURE_NAMES, NgramVocabulary, clean_for_embedding, lexical_matrix
+from coach.analyzer.features import EMBED_WORDS, FEATURE_NAMES, NgramVocabulary, embedding_text, lexical_matrix
 from coach.analyzer.model import BEHAVIOURS, AnalysisContext, Finding
 from coach.errors import ModelError
 
@@ -55,14 +55,14 @@ def default_model_path() -> Path:
 
 
 def embed_texts(texts: Sequence[str]) -> np.ndarray:
-    """MiniLM embeddings of the cleaned texts, (n, 384).
+    """MiniLM embeddings of :func:`coach.analyzer.features.embedding_text` of each text, (n, 384).
 
     Texts are embedded shortest first, so each batch pads to similar lengths (about 4x faster on
     a corpus than input order), and returned in input order.
     """
     from coach.embeddings import embed  # loads onnxruntime; deferred so importing this module is cheap
 
-    cleaned = [clean_for_embedding(t) for t in texts]
+    cleaned = [embedding_text(t) for t in texts]
     order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
     out = np.zeros((len(cleaned), EMBED_DIM), dtype=np.float32)
     if cleaned:
@@ -147,28 +147,27 @@ class BehaviourModel:
         dense = self.dense_rows(texts, prevs, emb)
         sparse = self.sparse_rows(texts)
         probs = {name: head.probabilities(dense, sparse) for name, head in self.heads.items()}
-        out = []
-        for i in range(len(texts)):
-            def scores(name: str) -> dict[str, float]:
-                return {c: float(p) for c, p in zip(self.heads[name].classes, probs[name][i])}
+        return [self._prediction({name: p[i] for name, p in probs.items()}) for i in range(len(texts))]
 
-            def top(name: str) -> str:
-                return self.heads[name].classes[int(np.argmax(probs[name][i]))]
+    def _prediction(self, probs: Mapping[str, np.ndarray]) -> Prediction:
+        """One :class:`Prediction` from each head's class probabilities for one utterance."""
+        def scores(name: str) -> dict[str, float]:
+            return {c: float(p) for c, p in zip(self.heads[name].classes, probs[name])}
 
-            flag_scores = {name: float(probs[name][i, 1]) for name in FLAG_HEADS}
-            out.append(
-                Prediction(
-                    main=top(MAIN_HEAD),
-                    main_scores=scores(MAIN_HEAD),
-                    flags={n: flag_scores[n] >= (self.heads[n].threshold or 0.5) for n in FLAG_HEADS},
-                    flag_scores=flag_scores,
-                    question_subtype=top("question_subtype"),
-                    reflection_subtype=top("reflection_subtype"),
-                    input_subtype=top("input_subtype"),
-                    subtype_scores={n: scores(n) for n in SUBTYPE_HEADS},
-                )
-            )
-        return out
+        def top(name: str) -> str:
+            return self.heads[name].classes[int(np.argmax(probs[name]))]
+
+        flag_scores = {name: float(probs[name][1]) for name in FLAG_HEADS}
+        return Prediction(
+            main=top(MAIN_HEAD),
+            main_scores=scores(MAIN_HEAD),
+            flags={n: flag_scores[n] >= (self.heads[n].threshold or 0.5) for n in FLAG_HEADS},
+            flag_scores=flag_scores,
+            question_subtype=top("question_subtype"),
+            reflection_subtype=top("reflection_subtype"),
+            input_subtype=top("input_subtype"),
+            subtype_scores={n: scores(n) for n in SUBTYPE_HEADS},
+        )
 
 
 # --- file format -------------------------------------------------------------------------------
@@ -186,6 +185,7 @@ def save_model(model: BehaviourModel, path: Path) -> None:
         lex_weight=model.lex_weight,
         embed_weight=model.embed_weight,
         feature_names=list(FEATURE_NAMES),
+        embed_words=EMBED_WORDS,
         heads={n: {"classes": list(h.classes), "threshold": h.threshold} for n, h in model.heads.items()},
     )
     arrays: dict[str, np.ndarray] = {
@@ -216,6 +216,8 @@ def read_model(path: Path) -> BehaviourModel:
             raise ValueError(f"model version {meta.get('version')!r}, this code reads {MODEL_VERSION}")
         if meta.get("feature_names") != list(FEATURE_NAMES):
             raise ValueError("its regex features differ from coach.analyzer.features; retrain")
+        if meta.get("embed_words") != EMBED_WORDS:
+            raise ValueError(f"it embeds {meta.get('embed_words')} words, this code {EMBED_WORDS}; retrain")
         terms = arrays["vocab"].tobytes().decode("utf-8").split("\n") if arrays["vocab"].size else []
         vocabulary = NgramVocabulary(terms, arrays["idf"])
         n_inputs = len(FEATURE_NAMES) + EMBED_DIM + len(vocabulary)

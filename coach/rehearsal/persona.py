@@ -142,6 +142,7 @@ class GateResult:
     failed: Verdict | None = None     # the check that stopped it
     repeated: bool = False            # the model started repeating a sentence
     cut: bool = False                 # a sentence cut at max_tokens was dropped
+    enough: bool = False              # stopped after the most sentences a reply may have
     error: str | None = None          # the model failed mid-way
 
 
@@ -161,11 +162,11 @@ def gate(pieces: Iterable[str], guard: ReplyGuard, said_before: Sequence[str] = 
     """Yield ``pieces`` a sentence at a time, each only after the text so far passed the checker.
 
     A sentence already said (in this reply or, from ``said_before``, in an earlier one) ends the
-    reply: small models loop. Returns (as the generator's value) what was shown and why it
-    stopped. Pure apart from consuming ``pieces``; a :class:`ModelError` while reading them ends
-    the attempt, not the caller.
+    reply, since small models loop; so does reaching ``guard.style.max_sentences``. Returns (as the
+    generator's value) what was shown and why it stopped. Pure apart from consuming ``pieces``; a
+    :class:`ModelError` while reading them ends the attempt, not the caller.
     """
-    raw, done, shown = "", 0, ""
+    raw, done, shown, sentences = "", 0, "", 0
     seen: set[str] = set().union(*(sentence_keys(text) for text in said_before)) if said_before else set()
 
     def step(candidate: str) -> tuple[str | None, GateResult | None]:
@@ -196,6 +197,9 @@ def gate(pieces: Iterable[str], guard: ReplyGuard, said_before: Sequence[str] = 
                 if new:
                     shown += new
                     yield new
+                    sentences += 1
+                    if sentences >= guard.style.max_sentences:
+                        return GateResult(shown, enough=True)
     except ModelError as exc:
         return GateResult(shown, error=str(exc))
     if raw[done:].strip():

@@ -65,6 +65,7 @@ class PersonaStyle(_Strict):
 
     version: int
     history_messages: int = Field(ge=0, le=40)
+    max_sentences: int = Field(default=3, ge=1, le=20)
     stress_tones: tuple[ToneBand, ...] = Field(min_length=1)
     trust_openness: tuple[OpennessRow, ...] = Field(min_length=1)
     default_counterpart: str = Field(min_length=1)

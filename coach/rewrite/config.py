@@ -37,6 +37,11 @@ class Negation:
 class RewriteConfig:
     """Everything the rewriter reads from ``knowledge/rewrite.yaml``."""
 
+    @property
+    def attempts(self) -> int:
+        """Model attempts per piece: the first one plus one per repair."""
+        return 1 + len(self.repairs)
+
     path: Path
     openers_one: tuple[str, ...]
     openers_many: tuple[str, ...]
@@ -50,11 +55,12 @@ class RewriteConfig:
     fix_lead: re.Pattern[str]
     removable_words: tuple[str, ...]
     not_vocative: frozenset[str]
-    attempts: int
+    repairs: tuple[str, ...]
     temperature: float
     base_max_tokens: int
     max_tokens_cap: int
     leak_words: int
+    meta_words: tuple[str, ...]
     max_piece_ratio: float
     max_piece_extra_chars: int
     not_experience: tuple[str, ...]
@@ -96,6 +102,16 @@ def _template(text: str, path: Path, dotted: str, fields: set[str]) -> str:
     if used != fields:
         raise RewriteConfigError(f"{path}: '{dotted}' template {text!r} must use exactly {sorted(fields)}")
     return text
+
+
+REPAIRS = ("resample", "feedback")
+
+
+def _repairs(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    repairs = data.get("model", {}).get("repairs") if isinstance(data.get("model"), dict) else None
+    if not isinstance(repairs, list) or len(repairs) > 5 or any(r not in REPAIRS for r in repairs):
+        raise RewriteConfigError(f"{path}: 'model.repairs' must be a list of at most 5 of {', '.join(REPAIRS)}")
+    return tuple(repairs)
 
 
 def parse_config(path: Path) -> RewriteConfig:
@@ -146,11 +162,12 @@ def parse_config(path: Path) -> RewriteConfig:
         fix_lead=fix_lead,
         removable_words=_strings(data, path, "removable_words"),
         not_vocative=frozenset(w.lower() for w in _strings(data, path, "not_vocative")),
-        attempts=_number(data, path, "model.attempts", int, 1, 10),
+        repairs=_repairs(data, path),
         temperature=_number(data, path, "model.temperature", float, 0.0, 2.0),
         base_max_tokens=_number(data, path, "model.base_max_tokens", int, 8, 2048),
         max_tokens_cap=_number(data, path, "model.max_tokens_cap", int, 8, 4096),
         leak_words=_number(data, path, "verify.leak_words", int, 3, 50),
+        meta_words=_strings(data, path, "verify.meta_words"),
         max_piece_ratio=_number(data, path, "verify.max_piece_ratio", float, 1.0, 10.0),
         max_piece_extra_chars=_number(data, path, "verify.max_piece_extra_chars", int, 0, 2000),
         not_experience=_strings(data, path, "verify.not_experience"),

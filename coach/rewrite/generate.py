@@ -55,10 +55,12 @@ def principles_text(cards: Sequence[CardRef]) -> str:
 
 
 def story_messages(content: str, cards: Sequence[CardRef], prompts_dir: Path) -> list[Message]:
-    """System turn, few-shot turns, then the cards and the advice content as the user turn.
+    """System turn (instructions and cards), few-shot turns, then the advice content as the user turn.
 
-    The system turn and the examples never change, so the local model's prompt cache covers them;
-    only the last turn (cards and advice) is new for each piece.
+    We measured where the cards go (scripts/rewrite_quality.py, 70 pieces): in the last user turn
+    the 135M model answers the cards instead of the advice (60 % of first attempts pass); in the
+    system turn 81 % pass. The price is speed: the cards vary by draft, so llama.cpp's prompt cache
+    stops before them and the examples are evaluated again for each draft.
     """
     system_turn, user_turn = chat_messages(
         "rewrite.story", prompts_dir, principles=principles_text(cards), advice=_as_advice(content)
@@ -99,8 +101,8 @@ def clean(raw: str) -> str:
 
 
 def max_tokens_for(model: ChatModel, content: str, config: RewriteConfig) -> int:
-    """Room for the answer: a base plus twice the content's length, capped."""
-    return min(config.max_tokens_cap, config.base_max_tokens + 2 * model.count_tokens(content))
+    """Room for the answer: a base plus twice the content's length, capped (and never over COACH_MAX_TOKENS)."""
+    return min(config.max_tokens_cap, model.max_tokens, config.base_max_tokens + 2 * model.count_tokens(content))
 
 
 def stream_attempt(

@@ -25,7 +25,7 @@ from coach.rewrite.generate import (
 )
 from coach.rewrite.retrieve import cards_for
 from coach.rewrite.segment import Advice, Segmented, context_licenses_advice, segment
-from coach.rewrite.types import CardRef, Piece, Problem, RewriteEvent, RewriteResult
+from coach.rewrite.types import CardRef, Check, Piece, Problem, RewriteEvent, RewriteResult
 from coach.rewrite.verify import Span, check_piece, verify_rewrite
 
 _I_START = ("I ", "I'", "I\u2019")
@@ -100,6 +100,9 @@ def _piece_from_model(run: _Run, advice: Advice, position: int) -> Iterator[Rewr
         except ModelError as exc:
             run.model_error = exc
             return
+        finally:
+            # A consumer that stops reading mid-answer must not keep the local model locked.
+            stream.close()
         sentence = answer.sentence
         leads = run.config.leads_first if position == 0 else run.config.leads_next
         text = pick(leads, run.draft, advice.index, "lead") + sentence if sentence.startswith(_I_START) else sentence
@@ -116,7 +119,10 @@ def _piece_from_model(run: _Run, advice: Advice, position: int) -> Iterator[Rewr
         reasons = tuple(dict.fromkeys(p.message for p in problems))
         failures.append(f"attempt {attempt}: {'; '.join(reasons)}")
         yield RewriteEvent("attempt_failed", piece=advice.index, attempt=attempt, text=sentence, reasons=reasons)
-        messages = repair_messages(base, answer.raw.strip(), problems, advice.content, prompts_dir)
+        if attempt <= len(run.config.repairs) and run.config.repairs[attempt - 1] == "feedback":
+            messages = repair_messages(base, answer.raw.strip(), problems, advice.content, prompts_dir)
+        else:
+            messages = base
 
 
 def _fallback(run: _Run, advice: Advice, position: int, attempts: int, failures: tuple[str, ...],
@@ -183,7 +189,7 @@ def _assemble(run: _Run, pieces: dict[int, Piece]) -> tuple[str, list[Span]]:
     return out.rstrip() + trailing, spans
 
 
-def _verify(run: _Run, pieces: dict[int, Piece], problems: dict[int, list[Problem]]):
+def _verify(run: _Run, pieces: dict[int, Piece], problems: dict[int, list[Problem]]) -> tuple[str, list[Check]]:
     text, spans = _assemble(run, pieces)
     checks = verify_rewrite(
         text, run.seg, spans, problems, {i: p.similarity for i, p in pieces.items()}, run.licensed,
@@ -214,7 +220,8 @@ def rewrite_stream(
     ``context`` says whether permission was asked earlier in a conversation; ``model`` overrides the
     chat model of ``settings`` (tests, evals); ``use_model=False`` gives the deterministic rewrite
     only (instant, no model loaded). Raises :class:`UsageError` for an empty, whitespace-only
-    or over-long draft (limit: COACH_MAX_DRAFT_CHARS). A model failure is never an error: the
+    or over-long draft (limit: COACH_MAX_DRAFT_CHARS) when iteration starts (this is a generator: call
+    :func:`validate_draft` first for an immediate check). A model failure is never an error: the
     deterministic rewrite is used and a ``notice`` event says so.
     """
     started = time.perf_counter()
@@ -285,6 +292,7 @@ def rewrite_stream(
         raise CoachError(f"could not produce a verified rewrite of this draft ({failed}); please report it")
     if not seg.advice:
         run.notices.append(_unchanged_notice(seg, text, draft))
+    run.notices.extend(_kept_judgmental(seg))
     result = RewriteResult(
         draft=draft, text=text, path=_overall_path(run, pieces), pieces=[pieces[i] for i in sorted(pieces)],
         checklist=checks, cards=cards, notices=run.notices,
@@ -304,6 +312,17 @@ def _unchanged_notice(seg: Segmented, text: str, draft: str) -> str:
     if text == draft:
         return "the advice already asks permission, speaks from experience and gives no orders: kept as it is"
     return "your story is kept word for word; added a permission question and a hand-back line around it"
+
+
+def _kept_judgmental(seg: Segmented) -> list[str]:
+    """Notices for judgmental wording in text the rewrite keeps verbatim (it is not advice)."""
+    notices = []
+    for f in seg.findings:
+        inside_advice = any(a.start <= f.offset < a.end for a in seg.advice)
+        if f.kind == "judgmental" and not inside_advice:
+            notices.append(f'kept as you wrote it, but "{f.text.strip()}" reads as judgmental ({f.principle}); '
+                           "`coach critique` suggests what to say instead")
+    return notices
 
 
 def rewrite(

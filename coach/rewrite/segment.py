@@ -98,6 +98,9 @@ def specifics_of(sentence: str, within: str) -> tuple[str, ...]:
     any token with a digit counts ("Q3", "12", "5pm"); quoted terms count as a whole.
     """
     found: list[str] = []
+    letters = [ch for ch in sentence if ch.isalpha()]
+    # A shouted sentence ("YOU SHOULD CALL THE CUSTOMER") has no telling capitals.
+    shouting = len(letters) >= 8 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)
     for m in _QUOTED.finditer(sentence):
         term = next(g for g in m.groups() if g is not None).strip()
         if term and term in within:
@@ -112,7 +115,7 @@ def specifics_of(sentence: str, within: str) -> tuple[str, ...]:
         if any(ch.isdigit() for ch in word):
             keep = True
         else:
-            keep = word[0].isupper() and not opens and word not in _I_FORMS
+            keep = word[0].isupper() and not opens and word not in _I_FORMS and not shouting
         if keep and re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", within) and word not in found:
             found.append(word)
     return tuple(found)

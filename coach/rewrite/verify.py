@@ -46,8 +46,8 @@ def words(text: str) -> list[str]:
 def leaked_phrase(output: str, prompt_text: str, draft: str, n: int) -> str | None:
     """A run of ``n`` words of ``prompt_text`` that appears in ``output`` and is not the user's own, if any.
 
-    A run counts as the user's when most of its words are in the draft: the rewrite is meant to
-    repeat the user's words, even when an example in the prompt happens to use them too.
+    A run counts as the user's when more than half of its words are in the draft: the rewrite is
+    meant to repeat the user's words, even when an example in the prompt happens to use them too.
     """
     prompt_words = words(prompt_text)
     prompt_grams = {" ".join(prompt_words[i:i + n]) for i in range(len(prompt_words) - n + 1)}
@@ -56,7 +56,7 @@ def leaked_phrase(output: str, prompt_text: str, draft: str, n: int) -> str | No
     for i in range(len(out) - n + 1):
         run = out[i:i + n]
         gram = " ".join(run)
-        if gram in prompt_grams and sum(w not in draft_words for w in run) * 2 > n:
+        if gram in prompt_grams and sum(w not in draft_words for w in run) * 2 >= n:
             return gram
     return None
 
@@ -145,6 +145,41 @@ def verb_problem(content: str, kind: str, carried: str, config: RewriteConfig) -
     return f"it must say that I did it: use the verb '{verb}'"
 
 
+def meta_talk(sentence: str, draft: str, config: RewriteConfig) -> str | None:
+    """A word about the task ("advice", "try again") in ``sentence`` that the draft does not use, if any."""
+    said = " " + " ".join(words(sentence)) + " "
+    drafted = " " + " ".join(words(draft)) + " "
+    for phrase in config.meta_words:
+        p = " " + " ".join(words(phrase)) + " "
+        if p in said and p not in drafted:
+            return phrase
+    return None
+
+
+_NUMBER = re.compile(r"\b\w*\d[\w:./-]*")
+_CAPITALISED = re.compile(r"(?<![\w'])[A-Z][\w'\u2019-]*")
+
+
+def invented_specifics(sentence: str, draft: str) -> list[str]:
+    """Numbers and capitalised names in ``sentence`` that the draft never mentions.
+
+    The first word and words after a sentence mark are skipped (capitalised by grammar), as is "I".
+    """
+    norm_draft = draft.translate(_APOSTROPHES).lower()
+    invented: list[str] = []
+    for m in _NUMBER.finditer(sentence):
+        if m.group().lower().rstrip(".") not in norm_draft:
+            invented.append(m.group().rstrip("."))
+    for m in _CAPITALISED.finditer(sentence):
+        word = m.group().translate(_APOSTROPHES)
+        before = sentence[:m.start()].rstrip()
+        if not before or before[-1] in ".!?:\"\u201c" or word.split("'")[0] == "I":
+            continue
+        if word.split("'")[0].lower() not in norm_draft and word not in invented:
+            invented.append(word)
+    return invented
+
+
 def missing_specifics(specifics: Sequence[str], text: str) -> list[str]:
     """The specifics (names, numbers, dates, quoted terms) that ``text`` leaves out."""
     norm = text.translate(_APOSTROPHES)
@@ -203,12 +238,18 @@ def check_piece(
     missing = missing_specifics(advice.specifics, text)
     if missing:
         problems.append(Problem("specifics_kept", "it leaves out " + ", ".join(missing)))
+    invented = invented_specifics(sentence, draft) if not quoted else []
+    if invented:
+        problems.append(Problem("specifics_kept", "it adds names or numbers the draft does not have: " + ", ".join(invented[:4])))
     judgmental = [f for f in findings if f.kind == "judgmental"]
     if judgmental:
         problems.append(Problem("no_judgmental", f"judgmental wording: {_describe(judgmental)}"))
     leak = leaked_phrase(text, prompt_text, draft, config.leak_words)
     if leak:
         problems.append(Problem("no_prompt_leak", f'it copies the instructions ("{leak}")'))
+    meta = meta_talk(sentence, draft, config)
+    if meta:
+        problems.append(Problem("no_prompt_leak", f"it talks about the task ('{meta}') instead of telling the story"))
     return problems, score
 
 
@@ -270,7 +311,7 @@ def verify_rewrite(
     meaning = piece_check("meaning_kept", "", "not needed: nothing was rewritten")
     if pieces and meaning.passed:
         low = min(similarities.values()) if similarities else 1.0
-        meaning = _check("meaning_kept", True, f"lowest similarity {low:.2f} >= {config.meaning_threshold:.2f}, negations kept")
+        meaning = _check("meaning_kept", True, f"lowest similarity {low:.2f} >= {config.meaning_threshold:.2f}, negations and verbs kept")
     checks.append(meaning)
     checks.append(piece_check("specifics_kept", "every name, number, date and quoted term is kept",
                               "not needed: nothing was rewritten"))

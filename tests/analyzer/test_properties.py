@@ -9,7 +9,9 @@ from coach.analyzer import analyze, apply_fixes, find_spans
 from coach.analyzer.engine import match_rules
 from coach.analyzer.model import KINDS, LEVELS, AnalysisContext
 from coach.analyzer.rules import load_rules, read_principle_ids
-from tests.analyzer.conftest import KNOWLEDGE
+from coach.config import PROJECT_ROOT
+
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
 
 RULES = load_rules(KNOWLEDGE / "rules", read_principle_ids(KNOWLEDGE))
 RULE_IDS = {r.id for r in RULES.rules}

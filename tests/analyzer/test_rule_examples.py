@@ -7,7 +7,9 @@ import pytest
 from coach.analyzer import find_spans
 from coach.analyzer.model import KINDS
 from coach.analyzer.rules import load_rules, read_principle_ids
-from tests.analyzer.conftest import KNOWLEDGE
+from coach.config import PROJECT_ROOT
+
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
 
 _RULES = load_rules(KNOWLEDGE / "rules", read_principle_ids(KNOWLEDGE))
 _MATCH = [(r.id, text) for r in _RULES.rules for text in r.examples_match]

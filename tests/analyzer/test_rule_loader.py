@@ -159,22 +159,18 @@ def test_yaml_loader_keeps_lines(tmp_path: Path) -> None:
 
 def test_cli_reports_a_broken_rule_file(rules_copy: Path, monkeypatch, capsys) -> None:
     from coach.cli import main
-    from coach.config import get_settings
+    from coach.config import PROJECT_ROOT, get_settings
 
     _write(rules_copy, "zz_broken.yaml", GOOD_RULE.replace("level: warning", "level: [warning"))
     knowledge = rules_copy.parent / "knowledge"
-    knowledge.mkdir()
-    (rules_copy).rename(knowledge / "rules")
-    principles = knowledge / "principles"
-    principles.mkdir()
-    from tests.analyzer.conftest import KNOWLEDGE
-
-    (principles / "IDS.txt").write_text((KNOWLEDGE / "principles" / "IDS.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (knowledge / "principles").mkdir(parents=True)
+    rules_copy.rename(knowledge / "rules")
+    ids = (PROJECT_ROOT / "knowledge" / "principles" / "IDS.txt").read_text(encoding="utf-8")
+    (knowledge / "principles" / "IDS.txt").write_text(ids, encoding="utf-8")
     monkeypatch.setenv("COACH_KNOWLEDGE_DIR", str(knowledge))
     get_settings.cache_clear()
-    source = knowledge / "rules" / "zz_broken.yaml"
     text_file = rules_copy.parent / "draft.txt"
     text_file.write_text("You should call her.", encoding="utf-8")
     assert main(["critique", str(text_file), "--no-behaviour"]) == 1
     err = capsys.readouterr().err
-    assert f"{source}:" in err and "YAML syntax error" in err
+    assert f"{knowledge / 'rules' / 'zz_broken.yaml'}:" in err and "YAML syntax error" in err

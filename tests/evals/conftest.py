@@ -9,8 +9,6 @@ import pytest
 from coach.config import PROJECT_ROOT
 from evals.targets import knowledge_ids
 
-SUITES = PROJECT_ROOT / "evals" / "suites"
-
 
 @pytest.fixture(scope="session")
 def ids() -> frozenset[str]:

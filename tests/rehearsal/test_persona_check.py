@@ -166,6 +166,21 @@ def test_gate_ends_where_the_model_repeats_itself(guard) -> None:
     assert "".join(shown) == "I'm done." and result.repeated
 
 
+def test_gate_stops_after_the_most_sentences_a_reply_may_have(guard) -> None:
+    limit = guard.style.max_sentences
+    pieces = [f"Sentence number {n} is here. " for n in range(1, limit + 3)]
+    consumed: list[str] = []
+
+    def tracked():
+        for piece in pieces:
+            consumed.append(piece)
+            yield piece
+
+    shown, result = _drain(gate(tracked(), guard))
+    assert len(shown) == limit and result.enough
+    assert len(consumed) <= limit + 1  # the rest is never generated
+
+
 def test_gate_ends_a_reply_that_starts_with_a_line_said_before(guard) -> None:
     said = ["Do you have a minute? I am furious.", "He hung up on me."]
     shown, result = _drain(gate(["He hung up on me. ", "Twice."], guard, said))

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from coach.config import PROJECT_ROOT
 from evals.cases import CaseFileError, load_cases, load_file
-from tests.evals.conftest import SUITES
+
+SUITES = PROJECT_ROOT / "evals" / "suites"
 
 GOOD = """\
 suite: demo

@@ -178,3 +178,19 @@ def _analyzer_report(tmp_path: Path) -> str:
     out = tmp_path / "cli"
     main(["eval", "-q", str(PROJECT_ROOT / "evals" / "suites" / "analyzer.yaml"), "--out", str(out)])
     return (out / "report.json").read_text()
+
+
+def test_a_scripted_fallback_does_not_hide_an_unreachable_model(tmp_path: Path, monkeypatch) -> None:
+    # The persona covers a dead model with an in-character line; the eval must report the case errored.
+    for name, value in {"COACH_PROVIDER": "openai", "COACH_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": "test-key",
+                        "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "COACH_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    (tmp_path / "p.yaml").write_text(
+        "suite: persona\ntarget: persona\ncases:\n  - id: hello\n    input: {scenario: credit-dispute, turns: ['What happened?']}\n"
+        "    expect: [{type: length, min_chars: 1}]\n", encoding="utf-8")
+    (tmp_path / "cfg.yaml").write_text("suites: {}\n", encoding="utf-8")
+    code = main(["eval", "-q", str(tmp_path / "p.yaml"), "--config", str(tmp_path / "cfg.yaml"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    case = json.loads((tmp_path / "out" / "report.json").read_text())["cases"][0]
+    assert case["status"] == "error" and "could not be reached" in case["reason"]

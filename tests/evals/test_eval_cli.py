@@ -202,7 +202,7 @@ def test_a_missing_target_is_errored_with_the_reason(tmp_path: Path, monkeypatch
 
 
 def test_missing_annomi_data_skips_with_the_reason(tmp_path: Path) -> None:
-    text = ("suite: analyzer\ntarget: annomi\ncases:\n"
+    text = ("suite: annomi\ntarget: annomi\ncases:\n"
             f"  - {{id: q, input: {{metric: question_f1, annomi_dir: {tmp_path / 'no-annomi'}}}, "
             "expect: [{type: metric, name: question_f1, min: 0.9}]}\n")
     code, out = run(tmp_path, {"a.yaml": text}, str(tmp_path / "a.yaml"))
@@ -231,3 +231,32 @@ def test_a_broken_rule_makes_the_analyzer_gate_fail(tmp_path: Path, monkeypatch)
     report = json.loads((tmp_path / "broken" / "report.json").read_text())
     gate = next(g for g in report["gates"] if g["metric"] == "pass_rate")
     assert gate["ok"] is False and gate["actual"] < 0.8
+
+
+def test_reports_survive_control_characters_emoji_and_rtl(tmp_path: Path) -> None:
+    line = json.dumps({"id": "odd", "target": "static", "input": "bell\u0007 🤖 تجاهل التعليمات <b>bold</b> & co",
+                       "expect": [{"type": "contains", "value": "nope"}]})
+    (tmp_path / "odd.jsonl").write_text('{"suite": "demo", "target": "static"}\n' + line + "\n", encoding="utf-8")
+    code, out = run(tmp_path, {}, str(tmp_path / "odd.jsonl"))
+    assert code == 1
+    testcase = ET.parse(out / "junit.xml").getroot().find("testsuite/testcase")  # parses: no raw \x07 in the XML
+    assert "🤖 تجاهل" in testcase.find("system-out").text
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html and "<b>bold" not in html
+
+
+@pytest.mark.slow
+def test_second_run_is_answered_from_the_cache_with_the_real_local_model(tmp_path: Path) -> None:
+    text = ("suite: demo\ntarget: chat\ncases:\n"
+            "  - id: hello\n    input: {user: Say hello to Dana in one short sentence., max_tokens: 24}\n"
+            "    expect: [{type: length, min_chars: 1}]\n")
+    code, out = run(tmp_path, {"c.yaml": text}, str(tmp_path / "c.yaml"))
+    first = json.loads((out / "report.json").read_text())
+    code_again, out = run(tmp_path, {"c.yaml": text}, str(tmp_path / "c.yaml"))
+    second = json.loads((out / "report.json").read_text())
+    assert code == code_again == 0
+    assert first["totals"]["calls"] == 1 and first["totals"]["cached_calls"] == 0
+    assert second["totals"]["calls"] == 0 and second["totals"]["cached_calls"] == 1
+    assert first["cases"][0]["attempts"][0]["output"] == second["cases"][0]["attempts"][0]["output"]
+    code, out = run(tmp_path, {"c.yaml": text}, str(tmp_path / "c.yaml"), "--no-cache")
+    assert json.loads((out / "report.json").read_text())["totals"]["calls"] == 1
