@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("COACH_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
     context_size: int = Field(default=2048, ge=256, le=131072)
-    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # One core is left to the web server, the embedding model and the analyzer: on 2 cores llama.cpp
+    # with every core was measured 10-100x slower once anything else ran beside it.
+    threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) - 1), ge=1)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=160, ge=1, le=8192)
     seed: int = Field(default=42)

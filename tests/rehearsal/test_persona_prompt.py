@@ -12,7 +12,7 @@ from coach.rehearsal.persona_rules import check_reply, default_persona_style
 from coach.rehearsal.scenarios import get_scenario
 from coach.rehearsal.state import initial_state
 
-from rehearsal_builders import turn
+from tests.rehearsal.rehearsal_builders import turn
 
 
 def words(text: str) -> int:

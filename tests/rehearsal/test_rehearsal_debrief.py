@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from rehearsal_builders import analysis, turn
+from tests.rehearsal.rehearsal_builders import analysis, turn
 
 from coach.analyzer.model import Analysis
 from coach.rehearsal.debrief import debrief, scorecard, session_metrics

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rehearsal_builders import analysis, finding
+from tests.rehearsal.rehearsal_builders import analysis, finding
 
 from coach.analyzer.model import KINDS, Analysis
 from coach.config import get_settings
