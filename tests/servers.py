@@ -19,12 +19,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60.0, log=None) -> None:
     """Poll ``url`` until it answers 2xx; fail with the server's output if it dies or never answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            output = ""
+            if log is not None:
+                log.seek(0)
+                output = log.read().decode(errors="replace")
             raise RuntimeError(f"server exited with {process.returncode} before answering {url}:\n{output[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -38,18 +41,25 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60.0) ->
 
 @contextlib.contextmanager
 def running(command: list[str], health_url: str, timeout: float = 60.0, env: dict | None = None) -> Iterator[subprocess.Popen]:
-    """Run a server process until the block ends."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_for_http(health_url, process, timeout)
-        yield process
-    finally:
-        process.terminate()
+    """Run a server process until the block ends.
+
+    Its output goes to a temporary file, never an unread pipe: a chatty server (chroma logs every
+    request) blocks forever once a pipe's 64 KB buffer fills, which hung the Chroma server test.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_for_http(health_url, process, timeout, log)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.contextmanager
