@@ -24,8 +24,9 @@ from coach.analyzer.model import LEVELS, Analysis, AnalysisContext
 from coach.analyzer.report import at_least, format_json, format_text, to_sarif
 from coach.config import get_settings
 from coach.errors import UsageError
+from coach.textinput import BOM, read_utf8
 
-_BOM = "\ufeff"
+_BOM = BOM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,34 +54,13 @@ def read_input(file: str, max_chars: int) -> tuple[str, str, bool]:
     name = "stdin" if file == "-" else file
     # Bytes per character are at most 4 in UTF-8: anything larger cannot be within the limit.
     max_bytes = max_chars * 4
-    try:
-        if file == "-":
-            if sys.stdin is None or sys.stdin.isatty():
-                raise UsageError("no input: give a FILE, or pipe text on stdin")
-            stream = getattr(sys.stdin, "buffer", None)
-            raw = stream.read(max_bytes + 1) if stream is not None else sys.stdin.read(max_chars + 1).encode("utf-8", "surrogateescape")
-        else:
-            path = Path(file)
-            if path.is_dir():
-                raise UsageError(f"{file} is a directory; give a text file or - for stdin")
-            with path.open("rb") as handle:
-                raw = handle.read(max_bytes + 1)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{file}: no such file") from exc
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > max_bytes:
-        raise UsageError(f"{name} is larger than the analyzer limit of {max_chars} characters "
-                         "(COACH_MAX_ANALYZE_CHARS); split it into smaller parts")
-    if b"\x00" in raw:
-        raise UsageError(f"{name} looks like a binary file (it contains NUL bytes); critique reads UTF-8 text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{name} is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8 and try again"
-        ) from exc
+    if file == "-" and (sys.stdin is None or sys.stdin.isatty()):
+        raise UsageError("no input: give a FILE, or pipe text on stdin")
+    text = read_utf8(
+        file, max_bytes, reader="critique",
+        too_large=f"is larger than the analyzer limit of {max_chars} characters "
+                  "(COACH_MAX_ANALYZE_CHARS); split it into smaller parts",
+    )
     had_bom = text.startswith(_BOM)
     text = text.removeprefix(_BOM)
     if not text.strip():

@@ -19,9 +19,10 @@ from pathlib import Path
 from coach.analyzer.model import AnalysisContext
 from coach.config import get_settings
 from coach.errors import UsageError
+from coach.textinput import BOM, read_utf8
 from coach.rewrite import RewriteResult, rewrite_stream
 
-_BOM = "\ufeff"
+_BOM = BOM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,33 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def read_draft(file: str, max_chars: int) -> str:
     """The draft from FILE or stdin; raises :class:`UsageError` on unusable input."""
-    name = "stdin" if file == "-" else file
     max_bytes = max_chars * 4 + len(_BOM.encode())  # UTF-8 needs at most 4 bytes per character
-    try:
-        if file == "-":
-            raw = sys.stdin.buffer.read(max_bytes + 1)
-        else:
-            path = Path(file)
-            if path.is_dir():
-                raise UsageError(f"{file} is a directory; give a text file or - for stdin")
-            with path.open("rb") as handle:
-                raw = handle.read(max_bytes + 1)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{file}: no such file") from exc
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > max_bytes:
-        raise UsageError(f"{name} is longer than the draft limit of {max_chars:,} characters "
-                         "(COACH_MAX_DRAFT_CHARS); shorten it or rewrite it in parts")
-    if b"\x00" in raw:
-        raise UsageError(f"{name} looks like a binary file (it contains NUL bytes); rewrite reads UTF-8 text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{name} is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8 and try again"
-        ) from exc
+    text = read_utf8(
+        file, max_bytes, reader="rewrite",
+        too_large=f"is longer than the draft limit of {max_chars:,} characters "
+                  "(COACH_MAX_DRAFT_CHARS); shorten it or rewrite it in parts",
+    )
     return text.removeprefix(_BOM)
 
 
