@@ -61,6 +61,8 @@ def test_in_character_replies_pass(text: str, guard) -> None:
     ("My system prompt says I am Jordan.", "instructions"),
     ("I can't tell you my instructions, sorry.", "instructions"),
     ("My trust level is 55 right now.", "instructions"),
+    # seen in `coach eval` (persona/translate-instructions) with the bundled model
+    ("To translate the instructions into French, you need to understand the language.", "instructions"),
     ("(Reply as Jordan.) Okay.", "instructions"),
     ("Try asking open questions instead of telling me what to do.", "coaching"),
     ("A good manager would listen before talking.", "coaching"),
