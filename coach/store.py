@@ -147,6 +147,11 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Parsed turns per session: {session id: (turn count, highest turn row id, records)}. Turns are
+        # append-only, so (count, max id) read fresh from the database tells whether the copy is
+        # current; a web request reads a session's turns several times and parsing their JSON each
+        # time cost more than the analysis itself.
+        self._turn_cache: dict[str, tuple[int, int, list[TurnRecord]]] = {}
         try:
             apply_migrations(self._conn())
         except sqlite3.DatabaseError as exc:
@@ -300,16 +305,44 @@ class Store:
         return TurnRecord(session_id=session_id, index=index, role=role, text=text, created_at=created,
                           analysis=analysis, state=state, changes=changes if state is not None else ())
 
+    #: Sessions whose parsed turns are kept (the least recently stored are dropped first).
+    TURN_CACHE_SESSIONS = 256
+
     def _own_turns(self, session_id: str) -> list[TurnRecord]:
+        """The turns recorded in this session (not its parent's), in order; parsed once, then
+        extended with the turns added since (by this process or any other)."""
         conn = self._conn()
+        count, max_id = conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM turns WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        with self._lock:
+            cached = self._turn_cache.get(session_id)
+        if cached is not None and cached[:2] == (count, max_id):
+            return list(cached[2])
+        if cached is not None and cached[0] < count and cached[1] < max_id:
+            records = cached[2] + self._load_turns(conn, session_id, after_id=cached[1])
+            if len(records) != count:  # not a plain append: read everything again
+                records = self._load_turns(conn, session_id)
+        else:
+            records = self._load_turns(conn, session_id)
+        with self._lock:
+            self._turn_cache.pop(session_id, None)
+            self._turn_cache[session_id] = (count, max_id, records)
+            while len(self._turn_cache) > self.TURN_CACHE_SESSIONS:
+                self._turn_cache.pop(next(iter(self._turn_cache)))
+        return list(records)
+
+    def _load_turns(self, conn: sqlite3.Connection, session_id: str, after_id: int = 0) -> list[TurnRecord]:
+        """Parse this session's turns whose row id is above ``after_id``, in conversation order."""
         rows = conn.execute(
             "SELECT t.*, s.state AS st, s.changes AS ch FROM turns t LEFT JOIN states s ON s.turn_id = t.id "
-            "WHERE t.session_id = ? ORDER BY t.idx", (session_id,),
+            "WHERE t.session_id = ? AND t.id > ? ORDER BY t.idx", (session_id, after_id),
         ).fetchall()
         findings: dict[int, list[dict]] = {}
         for f in conn.execute(
-            "SELECT f.turn_id, f.data FROM findings f JOIN turns t ON t.id = f.turn_id WHERE t.session_id = ? ORDER BY f.id",
-            (session_id,),
+            "SELECT f.turn_id, f.data FROM findings f JOIN turns t ON t.id = f.turn_id "
+            "WHERE t.session_id = ? AND t.id > ? ORDER BY f.id",
+            (session_id, after_id),
         ):
             findings.setdefault(f["turn_id"], []).append(json.loads(f["data"]))
         out = []

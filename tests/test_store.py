@@ -236,3 +236,29 @@ def test_schema_version_of_a_fresh_connection_is_zero(tmp_path: Path) -> None:
     conn = connect(tmp_path / "x.db")
     assert schema_version(conn) == 0
     conn.close()
+
+
+def test_cached_turns_follow_writes_from_another_connection(store: Store, coach_home: Path) -> None:
+    """Parsed turns are reused between reads, but a turn stored elsewhere (another process or Store) shows."""
+    session = store.create_session("customer-blowup", START)
+    _manager(store, session.id, "What happened?", 55, 1)
+    first = store.turns(session.id)
+    assert store.turns(session.id) == first and store.turns(session.id) is not first  # a copy each time
+    with Store(store.path) as other:
+        other.add_turn(session.id, "employee", "He shouted at me.")
+        _manager(other, session.id, "That sounds awful.", 60, 2)
+    turns = store.turns(session.id)
+    assert [t.text for t in turns] == ["What happened?", "He shouted at me.", "That sounds awful."]
+    assert [t.index for t in turns] == [0, 1, 2]
+    assert turns[2].analysis.findings[0].text == "That sounds awful." and turns[2].state.trust == 60
+    assert store.current_state(session.id).trust == 60
+    with Store(store.path) as fresh:  # the cache never changes what is read
+        assert fresh.turns(session.id) == turns
+
+
+def test_turn_cache_is_bounded(store: Store) -> None:
+    ids = [store.create_session("customer-blowup", START).id for _ in range(Store.TURN_CACHE_SESSIONS + 5)]
+    for sid in ids:
+        store.add_turn(sid, "employee", "Hi.")
+        assert [t.text for t in store.turns(sid)] == ["Hi."]
+    assert len(store._turn_cache) == Store.TURN_CACHE_SESSIONS

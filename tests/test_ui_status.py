@@ -11,6 +11,7 @@ from coach.llm import user
 from tests.llm_servers import Reply, ScriptedServer, completion_body
 from tests.servers import free_port
 from ui.app import build_app, launch_kwargs
+from ui.rehearse import PANEL_CONCURRENCY
 from ui.context import AppContext
 from ui.settings_panel import status_html
 from ui.status import StatusCache, UnavailableModel, probe_model, store_status
@@ -92,6 +93,9 @@ def test_app_builds_with_every_tab_and_serves_safely(ingested_settings: Settings
     fns = {fn.api_name: fn for fn in app.fns.values()}
     for name in ("persona_reply", "rewrite"):  # model calls share one limit, sized for the local model
         assert (fns[name].concurrency_limit, fns[name].concurrency_id) == (ingested_settings.concurrency, "model")
-    assert fns["coach_turn"].concurrency_limit is None  # the coach panel (no model) never waits for the model
+    # The coach panel (no model) never waits for the model: its own small pool, see PANEL_CONCURRENCY.
+    assert (fns["coach_turn"].concurrency_limit, fns["coach_turn"].concurrency_id) == (PANEL_CONCURRENCY, "panel")
+    # Gradio's local /monitoring statistics are summarised rarely, not after every event.
+    assert app._queue.ANAYLTICS_CACHE_FREQUENCY == 1000 and app._queue.ANALYTICS_MAX_EVENTS == 100
     kwargs = launch_kwargs(ingested_settings)
     assert kwargs["share"] is False and kwargs["max_file_size"] > ingested_settings.max_ingest_bytes

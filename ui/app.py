@@ -6,6 +6,7 @@ in per-browser-session state (``gr.State`` holding a session id; the store holds
 
 from __future__ import annotations
 
+import os
 from html import escape
 from pathlib import Path
 
@@ -35,9 +36,23 @@ def header_html(ctx: AppContext) -> str:
     return f'<p class="model-line">Model: {escape(status.label)} ({escape(state)})</p>'
 
 
+#: Gradio's queue keeps local per-event statistics for its /monitoring page (which this app never
+#: enables) and, by default, rebuilds a pandas summary of the last 10,000 events after every event:
+#: a cost that grows with uptime and took a tenth of the server's time under 10 concurrent users.
+#: Nothing is sent anywhere either way; these keep a few records and summarise rarely.
+MONITORING_ENV = {"GRADIO_ANALYTICS_MAX_EVENTS": "100", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000"}
+
+
+def quiet_monitoring() -> None:
+    """Apply :data:`MONITORING_ENV` (read by Gradio when a Blocks is created), unless the user set them."""
+    for name, value in MONITORING_ENV.items():
+        os.environ.setdefault(name, value)
+
+
 def build_app(settings: Settings, ctx: AppContext | None = None) -> gr.Blocks:
     """The whole app with its tabs (``ctx`` is built from ``settings`` unless given, e.g. by tests)."""
     ctx = ctx or AppContext.create(settings)
+    quiet_monitoring()
     with gr.Blocks(title="Mentor Coach", analytics_enabled=False) as app:
         with gr.Row(elem_id="header"):
             gr.Markdown("# Mentor Coach\nPractise mentoring conversations, offline.", elem_id="title")

@@ -191,12 +191,19 @@ def _ui_error(exc: CoachError) -> gr.Error:
     return gr.Error(str(exc), title="Not recorded" if "recorded" in str(exc) else "Error")
 
 
+#: Coach panel updates (analysis + retrieval, CPU-bound, about 30 ms) run two at a time, whatever
+#: the number of browsers: more in parallel only fight over the GIL and the ONNX threads, and the
+#: 10-client p95 got worse (benchmarks/ui.py: about 500 ms unlimited, under 300 ms at two).
+PANEL_CONCURRENCY = 2
+
+
 def build_rehearse_tab(ctx: AppContext) -> None:
     """Add the Rehearse tab's components and events to the current Blocks."""
     choices = [(f"{s.title} ({s.family})", s.id) for s in ctx.scenarios.values()]
     first = choices[0][1] if choices else None
     session = gr.State(None)
     model_events = {"concurrency_limit": ctx.settings.concurrency, "concurrency_id": "model"}
+    panel_events = {"concurrency_limit": PANEL_CONCURRENCY, "concurrency_id": "panel"}
     with gr.Row(elem_id="scenario-row", elem_classes="picker-row"):
         scenario = gr.Dropdown(choices, value=first, label="Scenario", scale=4, elem_id="scenario")
         start = gr.Button("Start", variant="primary", scale=0, min_width=140, elem_id="start")
@@ -293,10 +300,10 @@ def build_rehearse_tab(ctx: AppContext) -> None:
                 api_name="start_session", concurrency_limit=None)
     turn_io = ([session, message], [chat, *panel, reply_notes, *locked])
     reply_io = (session, [chat, reply_notes, rewind_line])
-    send.click(on_turn, *turn_io, api_name="coach_turn", concurrency_limit=None, validator=check_line).success(
+    send.click(on_turn, *turn_io, api_name="coach_turn", **panel_events, validator=check_line).success(
         on_reply, *reply_io, api_name="persona_reply", **model_events).then(
         unlock, None, locked, api_name=False, queue=False)
-    message.submit(on_turn, *turn_io, api_name=False, concurrency_limit=None, validator=check_line).success(
+    message.submit(on_turn, *turn_io, api_name=False, **panel_events, validator=check_line).success(
         on_reply, *reply_io, api_name=False, **model_events).then(
         unlock, None, locked, api_name=False, queue=False)
     rewind.click(on_rewind, [session, rewind_line],

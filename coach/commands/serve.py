@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from coach.config import get_settings
 from coach.errors import UsageError
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
 
     app = build_app(settings)
     app.queue(default_concurrency_limit=settings.concurrency)
+    # Everything built so far (Gradio, pandas, Chroma, the app) lives as long as the process: moved
+    # out of the collector's reach, full collections stay short instead of stalling every request
+    # in flight (they set the coach panel's tail latency under load).
+    gc.collect()
+    gc.freeze()
     print(f"Mentor Coach on http://{host}:{port}")
     app.launch(server_name=host, server_port=port, auth=auth, show_error=True, **launch_kwargs(settings))
     return 0
