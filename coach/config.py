@@ -25,6 +25,13 @@ def _default_home() -> Path:
     return base / "coach"
 
 
+def _default_model_cache() -> Path:
+    """Where derived model files live when ``COACH_MODEL_CACHE`` is unset (XDG cache dir)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "coach" / "models"
+
+
 class Settings(BaseSettings):
     """All configuration of Mentor Coach. Field ``foo`` is read from ``COACH_FOO``."""
 
@@ -36,6 +43,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="Data directory (store, sessions, cache).")
     knowledge_dir: Path = Field(default=PROJECT_ROOT / "knowledge", description="Principle cards, rules, scenarios.")
     prompts_dir: Path = Field(default=PROJECT_ROOT / "prompts", description="Prompt templates.")
+    model_cache: Path = Field(default_factory=_default_model_cache,
+                              description="Derived model files (the embedding model, pre-folded); safe to delete.")
 
     # --- vector store ------------------------------------------------------------------------
     chroma_host: str | None = Field(default=None, description="Use a Chroma server at this host instead of the local store.")
@@ -84,7 +93,7 @@ class Settings(BaseSettings):
     auth: SecretStr | None = Field(default=None, description="user:password[,user:password] for non-local binds.", repr=False)
     concurrency: int = Field(default=1, ge=1, le=64, description="Concurrent model calls in the web app.")
 
-    @field_validator("home", "knowledge_dir", "prompts_dir", mode="after")
+    @field_validator("home", "knowledge_dir", "prompts_dir", "model_cache", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()

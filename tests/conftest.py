@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from coach.config import PROJECT_ROOT, Settings, get_settings
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Derived model files (the pre-folded embedding model) are built once per machine, not once per test
+# home, and never in the user's ~/.cache: one folder under the system temp dir, shared by subprocesses.
+os.environ.setdefault("COACH_MODEL_CACHE", str(Path(tempfile.gettempdir()) / "coach-test-model-cache"))
 
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

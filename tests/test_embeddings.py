@@ -104,3 +104,24 @@ def test_no_network_is_used(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()
+
+
+def test_folded_model_gives_the_same_vectors_and_is_cached(tmp_path) -> None:
+    """The pre-folded graph (smaller memory peak) must embed exactly like the shipped one."""
+    from coach.embeddings import MiniLMEncoder, _model_path, folded_model_path
+
+    folded = folded_model_path(cache_dir=tmp_path)
+    assert folded.parent == tmp_path and folded.suffix == ".onnx" and folded != _model_path()
+    assert folded_model_path(cache_dir=tmp_path) == folded  # built once, then reused
+    assert not list(tmp_path.glob("*.tmp"))
+    texts = ["You should call her first.", "It sounds like the call shook you. 😞", "", "שלום " * 30]
+    shipped = MiniLMEncoder(model=_model_path()).encode(texts)
+    assert np.allclose(MiniLMEncoder(model=folded).encode(texts), shipped, atol=1e-5)
+
+
+def test_unwritable_cache_falls_back_to_the_shipped_model(tmp_path) -> None:
+    from coach.embeddings import _model_path, folded_model_path
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert folded_model_path(cache_dir=blocker / "models") == _model_path()

@@ -237,3 +237,16 @@ def test_training_targets_leave_out_ties(train_script) -> None:
     assert targets["question_subtype"].labels.tolist() == ["open"]
     assert targets["advice"].labels.tolist() == ["True", "True"]
     assert targets["input_subtype"].labels.tolist() == ["advice", "advice"]
+
+
+def test_recall_first_heads_pick_a_lower_threshold(train_script) -> None:
+    """F2 (advice) weighs recall twice: on the same out-of-fold scores it never picks a higher threshold."""
+    assert train_script.f_beta(0.5, 0.5, 2.0) == pytest.approx(0.5)
+    assert train_script.f_beta(0.2, 0.9, 2.0) > train_script.f_beta(0.2, 0.9, 1.0)
+    assert train_script.f_beta(0.0, 0.0, 2.0) == 0.0
+    gold = np.array([True, True, True, False, False, False, False])
+    prob = np.array([0.9, 0.8, 0.15, 0.5, 0.4, 0.3, 0.2])
+    # F1: keep the two sure ones (P 1, R 2/3: 0.8); F2: take everything (P 3/7, R 1: 0.79 > 0.71).
+    assert train_script.best_threshold(gold, prob, 1.0) == (0.52, pytest.approx(0.8))
+    assert train_script.best_threshold(gold, prob, 2.0) == (0.1, pytest.approx(5 * 3 / 7 / (4 * 3 / 7 + 1)))
+    assert "advice" in train_script.RECALL_FIRST
