@@ -96,12 +96,21 @@ def _field(case: Case, key: str, kinds: type | tuple[type, ...], default: Any = 
 # --- retrieval -------------------------------------------------------------------------------------
 
 def retrieval_store(ctx: SolveContext) -> Settings:
-    """A private store synced from ``settings.knowledge_dir``, so the eval measures the cards on disk."""
+    """A private store synced from ``settings.knowledge_dir``, so the eval measures the cards on disk.
+
+    One store per knowledge folder (keyed by its resolved path): chunk ids carry the file path, so
+    syncing a second checkout into the same store would add every card twice and skew the ranking
+    (it once cost the retrieval suite 7 of 132 cases on a machine with two clones).
+    """
+    import hashlib
+
     from coach.knowledge import ingest
 
     base = ctx.settings
-    private = base.model_copy(update={"home": base.cache_dir / "retrieval-store", "chroma_host": None})
-    ingest([base.knowledge_dir], private)
+    folder = base.knowledge_dir.resolve()
+    key = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:12]
+    private = base.model_copy(update={"home": base.cache_dir / "retrieval-store" / key, "chroma_host": None})
+    ingest([folder], private)
     return private
 
 
