@@ -260,6 +260,22 @@ def _upsert_changed(collection, chunks: list[Chunk], report: IngestReport) -> No
     if extra:
         collection.delete(ids=extra)
         report.deleted += len(extra)
+    report.deleted += _delete_card_elsewhere(collection, chunks[0].metadata, key)
+
+
+def _delete_card_elsewhere(collection, meta: dict, key: str) -> int:
+    """A principle card lives once in the store: drop its chunks ingested from another path.
+
+    Chunk ids carry the file's path, so a moved checkout (or a second clone) would otherwise add
+    every card a second time, and the duplicates skew both the dense and the keyword ranking.
+    """
+    if meta.get("kind") != "card" or not meta.get("card_id"):
+        return 0
+    stored = collection.get(where={"card_id": meta["card_id"]}, include=["metadatas"])
+    moved = [i for i, m in zip(stored["ids"], stored["metadatas"]) if (m or {}).get("source_key") != key]
+    if moved:
+        collection.delete(ids=moved)
+    return len(moved)
 
 
 def _delete_stale(collection, roots: list[str], seen_ids: set[str]) -> int:

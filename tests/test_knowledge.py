@@ -164,3 +164,29 @@ def test_cli_ingest_search_and_exit_codes(coach_home: Path, capsys: pytest.Captu
     assert main(["ingest", "--if-missing", "--quiet"]) == 0
     assert "ready" in capsys.readouterr().out
     assert main(["ingest", str(coach_home / "does-not-exist")]) == 2
+
+
+def test_a_moved_checkout_replaces_its_cards_instead_of_doubling_them(settings: Settings, tmp_path: Path) -> None:
+    """Chunk ids carry the path: ingesting the same cards from a new folder once stored them twice."""
+    import shutil
+
+    card = PROJECT_ROOT / "knowledge" / "principles" / "ask-permission.md"
+    old, new = tmp_path / "old-clone" / "principles", tmp_path / "new-clone" / "principles"
+    for folder in (old, new):
+        folder.mkdir(parents=True)
+        shutil.copy(card, folder)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.md").write_text("A note about asking permission before giving advice.\n")
+    (tmp_path / "notes2").mkdir()
+    (tmp_path / "notes2" / "a.md").write_text("A note about asking permission before giving advice.\n")
+    ingest([old.parent, tmp_path / "notes"], settings)
+    first = open_collection(settings).get(where={"card_id": "ask-permission"}, include=[])["ids"]
+    report = ingest([new.parent, tmp_path / "notes2"], settings)
+    after = open_collection(settings).get(where={"card_id": "ask-permission"}, include=[])["ids"]
+    assert len(after) == len(first) and all(i.startswith(str(new.resolve())) for i in after)
+    assert report.deleted == len(first)
+    # Documents are not cards: the same text from two folders is two documents, both kept.
+    docs = open_collection(settings).get(where={"kind": "document"}, include=[])["ids"]
+    assert len(docs) == 2
+    ranked = [r.id for r in search("ask permission before advice", settings, k=5).results]
+    assert ranked.count("ask-permission") == 1 and len(ranked) == 3  # the card once and both notes
