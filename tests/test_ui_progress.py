@@ -54,7 +54,7 @@ def test_reopen_is_read_only_and_shows_the_debrief(ctx: AppContext) -> None:
     view = reopen(ctx, sid)
     assert [m["role"] for m in view.chat] == ["assistant", "user"]
     assert "overall" in view.debrief and not view.scorecard.empty
-    assert list(view.chart.line.unique()) == ["start", "1"]
+    assert list(dict.fromkeys(x for x, _, _ in view.chart["data"])) == ["start", "1"]
     assert ctx.open(sid).turns() == turns_before
 
 

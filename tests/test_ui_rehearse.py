@@ -32,7 +32,7 @@ def test_start_shows_the_opening_line_and_the_starting_state(ctx: AppContext) ->
     assert panel.highlight == [] and "notes" in panel.notes
     initial = ctx.scenario(SCENARIO).initial_state
     assert f'aria-valuenow="{initial.trust}"' in panel.meter
-    assert list(panel.history.line) == ["start", "start"]
+    assert [x for x, _, _ in panel.history["data"]] == ["start", "start"]
     assert banner == ""  # the bundled local model is there
 
 
@@ -51,13 +51,13 @@ def test_a_turn_fills_the_coach_panel_without_any_model(ctx: AppContext) -> None
     assert "Try instead" in panel.notes and "<img" not in panel.notes
     assert '<article class="card cited">' in panel.cards and "source:" in panel.cards
     assert "delta" in panel.meter  # the line moved trust or stress
-    assert list(panel.history.line) == ["start", "start", "1", "1"]
+    assert [x for x, _, _ in panel.history["data"]] == ["start", "start", "1", "1"]
 
 
 def test_good_listening_raises_trust_in_the_meter(ctx: AppContext) -> None:
     sid, *_ = start_session(ctx, SCENARIO)
     _, panel = take_turn(ctx, sid, "It sounds like that call really shook you. What happened?")
-    trust = panel.history[panel.history.measure == "trust"].value.tolist()
+    trust = [v for _, m, v in panel.history["data"] if m == "trust"]
     assert trust[1] > trust[0]
     assert 'class="delta up"' in panel.meter
 
@@ -107,7 +107,7 @@ def test_end_shows_the_debrief_and_writes_both_exports(ctx: AppContext) -> None:
     view = end_session(ctx, sid)
     assert "overall" in view.html and "Try next time" in view.html and "<img" not in view.html
     assert len(view.scorecard) >= 2 and set(view.scorecard.columns) >= {"Principle", "Score"}
-    assert list(view.chart.line.unique()) == ["start", "1", "2"]
+    assert list(dict.fromkeys(x for x, _, _ in view.chart["data"])) == ["start", "1", "2"]
     markdown = Path(view.markdown_path).read_text(encoding="utf-8")
     assert markdown.startswith("# Rehearsal:") and "## Debrief" in markdown
     assert '"debrief"' in Path(view.json_path).read_text(encoding="utf-8")

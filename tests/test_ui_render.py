@@ -69,10 +69,19 @@ def test_state_history_and_rewind_choices_follow_the_manager_lines() -> None:
 
     turns = [turn(0, "employee", "hi"), turn(1, "manager", "What happened?", 55), turn(2, "employee", "A lot."),
              turn(3, "manager", "x" * 100, 60)]
-    frame = state_history(turns, EmployeeState(trust=40, stress=70))
-    assert list(frame[frame.measure == "trust"].value) == [40, 55, 60]
-    assert list(frame[frame.measure == "stress"].line) == ["start", "1", "2"]
-    assert set(frame.line) <= set(X_ORDER) and X_ORDER[:3] == ["start", "1", "2"]
+    plot = state_history(turns, EmployeeState(trust=40, stress=70))
+    assert plot["columns"] == ["line", "measure", "value"] and plot["mark"] == "line"
+    assert [v for _, m, v in plot["data"] if m == "trust"] == [40, 55, 60]
+    assert [x for x, m, _ in plot["data"] if m == "stress"] == ["start", "1", "2"]
+    assert {x for x, _, _ in plot["data"]} <= set(X_ORDER) and X_ORDER[:3] == ["start", "1", "2"]
+    # gr.LinePlot takes it as is, and it is what the chart would get from the equivalent DataFrame.
+    import gradio as gr
+    import pandas as pd
+
+    chart = gr.LinePlot(x="line", y="value", color="measure")
+    assert chart.postprocess(plot) == plot
+    via_frame = chart.postprocess(pd.DataFrame(plot["data"], columns=plot["columns"])).model_dump()
+    assert {k: via_frame[k] for k in plot} == plot
     choices = rewind_choices(turns)
     assert [n for _, n in choices] == [1, 2]
     assert choices[0][0] == "1. What happened?" and choices[1][0].endswith("\u2026") and len(choices[1][0]) < 70

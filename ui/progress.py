@@ -78,7 +78,7 @@ class ReopenedView:
     chat: list[dict]
     debrief: str
     scorecard: pd.DataFrame
-    chart: pd.DataFrame
+    chart: dict
 
 
 def reopen(ctx: AppContext, session_id: str | None) -> ReopenedView:

@@ -40,7 +40,7 @@ class Panel:
     notes: str
     cards: str
     meter: str
-    history: pd.DataFrame
+    history: dict            # plot data for gr.LinePlot (see state_history)
 
 
 @dataclass
@@ -49,7 +49,7 @@ class DebriefView:
 
     html: str
     scorecard: pd.DataFrame
-    chart: pd.DataFrame
+    chart: dict
     markdown_path: str
     json_path: str
 
@@ -179,7 +179,7 @@ def line_problem(ctx: AppContext, session_id: str | None, text: str) -> tuple[bo
 
 
 def state_chart(label: str, elem_id: str) -> gr.LinePlot:
-    """A trust/stress line chart for :func:`~ui.render_coach.state_history` frames.
+    """A trust/stress line chart for :func:`~ui.render_coach.state_history` plot data.
 
     No fixed height: with one, Gradio 6.31 clips the colour legend.
     """
