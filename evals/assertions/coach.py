@@ -173,3 +173,35 @@ def _rubric_spec(params: Mapping[str, Any]) -> None:
     if "threshold" in params and not 0.0 <= params["threshold"] <= 1.0:
         raise SpecError("threshold", "'threshold' must lie between 0 and 1")
 
+
+
+#: Sources that count as the model's own work: rewrites it wrote (or repaired) and persona replies
+#: it gave on the first or second try. Everything else is a scripted fallback.
+MODEL_SOURCES = ("model", "model-repaired", "retry")
+
+
+def _output_sources(output: Output) -> list[str]:
+    """Who produced each part of the output: a rewrite's ``path``, each persona reply's ``source``."""
+    data = output.data if isinstance(output.data, Mapping) else {}
+    if isinstance(data.get("sources"), list):
+        return [str(s) for s in data["sources"]]
+    if isinstance(data.get("path"), str):
+        return [data["path"]]
+    return []
+
+
+@register("produced-by", "share of the output the model produced rather than a scripted fallback; "
+          "scored per case, gated per suite with score.produced-by", {
+    "value": Param(TEXTS, help=f"sources that count (default: {', '.join(MODEL_SOURCES)})"),
+    "per_case": Param((bool,), help="also fail the case when any part is a fallback (default false)"),
+})
+def _produced_by(params: Mapping[str, Any], output: Output, ctx: CheckContext) -> Verdict:
+    """The fallbacks keep every output safe, so a broken prompt would still pass the per-case checks;
+    this score is what shows it (e.g. ``min: {score.produced-by: 0.7}`` in the thresholds)."""
+    accepted = set(as_list(params["value"])) if "value" in params else set(MODEL_SOURCES)
+    sources = _output_sources(output)
+    if not sources:
+        return Verdict(None, "the output does not say who produced it (no 'path' or 'sources' in its data)")
+    score = sum(s in accepted for s in sources) / len(sources)
+    reason = f"{score:.0%} produced by the model ({', '.join(sources)})"
+    return Verdict(score == 1.0 or not params.get("per_case", False), reason, score)

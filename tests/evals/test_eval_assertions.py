@@ -153,3 +153,16 @@ def test_an_assertion_that_crashes_is_errored_not_passed(ids) -> None:
     finally:
         assertions.TYPES["contains"] = kind
     assert verdict.passed is None and "ZeroDivisionError" in verdict.reason
+
+
+def test_produced_by_scores_the_model_share_and_fails_only_when_asked(ids) -> None:
+    rewrite = Output(text="x", data={"path": "model-repaired"})
+    assert check(ids, "produced-by", {}, rewrite) == Verdict(True, "100% produced by the model (model-repaired)", 1.0)
+    persona = Output(text="x", data={"sources": ["model", "fallback", "retry", "fallback"]})
+    verdict = check(ids, "produced-by", {}, persona)
+    assert verdict.passed is True and verdict.score == 0.5  # counted in score.produced-by, not a case failure
+    assert check(ids, "produced-by", {"per_case": True}, persona).passed is False
+    assert check(ids, "produced-by", {"value": ["fallback"]}, persona).score == 0.5
+    assert check(ids, "produced-by", {}, Output(text="x", data={"sources": ["fallback"]})).score == 0.0
+    unknown = check(ids, "produced-by", {}, Output(text="no data"))
+    assert unknown.errored and "does not say who produced it" in unknown.reason

@@ -260,3 +260,38 @@ def test_second_run_is_answered_from_the_cache_with_the_real_local_model(tmp_pat
     assert first["cases"][0]["attempts"][0]["output"] == second["cases"][0]["attempts"][0]["output"]
     code, out = run(tmp_path, {"c.yaml": text}, str(tmp_path / "c.yaml"), "--no-cache")
     assert json.loads((out / "report.json").read_text())["totals"]["calls"] == 1
+
+
+def test_a_broken_prompt_makes_the_rewrite_gate_fail(tmp_path: Path, monkeypatch) -> None:
+    """The fallback keeps every rewrite safe, so the per-case checks pass either way; the share the
+    model produced (score.produced-by) is what catches a broken prompt. Real local model."""
+    from coach.config import get_settings
+
+    cases = tmp_path / "rewrite.yaml"
+    source = (PROJECT_ROOT / "evals" / "suites" / "rewrite.yaml").read_text(encoding="utf-8")
+    head = source[: source.index("cases:")]
+    cases.write_text(head + "cases:\n"
+                     "  - {id: call-dana, input: You should call Dana before Friday.}\n"
+                     "  - {id: agenda, input: You need to send the agenda the day before the meeting.}\n",
+                     encoding="utf-8")
+    config = tmp_path / "gates.yaml"
+    config.write_text("suites:\n  rewrite: {min: {score.produced-by: 0.5}}\n", encoding="utf-8")
+    codes = {}
+    for name in ("intact", "broken"):
+        prompts = tmp_path / f"prompts-{name}"
+        shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+        if name == "broken":  # a prompt edit gone wrong: the examples now answer with orders, not stories
+            shots = prompts / "rewrite.story.shots.md"
+            lines = shots.read_text(encoding="utf-8").splitlines()
+            for i, line in enumerate(lines[1:], 1):
+                if line.startswith("Answer:") and lines[i - 1].startswith("Advice:"):
+                    lines[i] = "Answer: You should " + lines[i - 1].removeprefix("Advice:").strip()
+            shots.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        monkeypatch.setenv("COACH_PROMPTS_DIR", str(prompts))
+        get_settings.cache_clear()
+        codes[name] = main(["eval", "-q", str(cases), "--config", str(config), "--out", str(tmp_path / name)])
+    assert codes == {"intact": 0, "broken": 1}
+    report = json.loads((tmp_path / "broken" / "report.json").read_text())
+    assert report["suites"]["rewrite"]["counts"]["pass"] == 2  # every output still safe...
+    gate = next(g for g in report["gates"] if g["metric"] == "score.produced-by")
+    assert gate["ok"] is False and gate["actual"] == 0.0  # ...but none of it came from the model
