@@ -76,15 +76,35 @@ def folded_model_path(source: Path | None = None, cache_dir: Path | None = None)
     target = cache_dir / f"minilm-folded-ort{ort.__version__}-{stat.st_size}-{stat.st_mtime_ns}.onnx"
     if target.is_file():
         return target
+    partial = target.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
         subprocess.run([sys.executable, "-c", _FOLD_SCRIPT, str(source), str(partial)], check=True,
                        capture_output=True, timeout=600)
         os.replace(partial, target)  # atomic: a concurrent builder's file is equally good
     except (OSError, subprocess.SubprocessError):
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. the cache folder could not be created at all
         return source
     return target
+
+
+def _open_session(path: Path, options: Any, *, cached: bool) -> Any:
+    """An onnxruntime session for ``path``. When ``path`` is our cached derived model and it is
+    damaged, it is deleted (rebuilt on next use) and the shipped model is used instead, so a bad
+    cache file never stops the coach; any other model file that fails to load is an error."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception:  # onnxruntime's own exception types (InvalidProtobuf, Fail) derive from Exception only
+        shipped = _model_path()
+        if not cached or path == shipped:
+            raise
+        path.unlink(missing_ok=True)
+        return ort.InferenceSession(str(shipped), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 class MiniLMEncoder:
@@ -105,9 +125,7 @@ class MiniLMEncoder:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model or folded_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = _open_session(model or folded_model_path(), options, cached=model is None)
         self._input_names = {i.name for i in self._session.get_inputs()}
         # The tokenizer object is not documented as thread-safe when its padding state is shared.
         self._lock = threading.Lock()

@@ -125,3 +125,28 @@ def test_unwritable_cache_falls_back_to_the_shipped_model(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert folded_model_path(cache_dir=blocker / "models") == _model_path()
+
+
+def test_a_damaged_cached_model_is_replaced_not_fatal(tmp_path, monkeypatch) -> None:
+    from coach.config import get_settings
+    from coach.embeddings import MiniLMEncoder, folded_model_path
+
+    monkeypatch.setenv("COACH_MODEL_CACHE", str(tmp_path))
+    get_settings.cache_clear()
+    folded = folded_model_path()
+    assert folded.parent == tmp_path
+    folded.write_bytes(b"half a file")  # e.g. a disk that filled up, or a stray edit
+    vectors = MiniLMEncoder().encode(["You should call her first."])
+    assert vectors.shape == (1, 384) and abs(float(np.linalg.norm(vectors[0])) - 1.0) < 1e-4
+    assert not folded.exists()  # deleted, so the next start builds it again
+    assert folded_model_path(cache_dir=tmp_path) == folded and folded.stat().st_size > 1_000_000
+
+
+def test_a_model_file_the_user_names_is_never_deleted(tmp_path) -> None:
+    from coach.embeddings import MiniLMEncoder
+
+    mine = tmp_path / "my-model.onnx"
+    mine.write_bytes(b"not a model")
+    with pytest.raises(Exception, match="INVALID_PROTOBUF"):  # onnxruntime's own error type
+        MiniLMEncoder(model=mine)
+    assert mine.read_bytes() == b"not a model"
