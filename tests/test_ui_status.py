@@ -99,3 +99,16 @@ def test_app_builds_with_every_tab_and_serves_safely(ingested_settings: Settings
     assert app._queue.ANAYLTICS_CACHE_FREQUENCY == 1000 and app._queue.ANALYTICS_MAX_EVENTS == 100
     kwargs = launch_kwargs(ingested_settings)
     assert kwargs["share"] is False and kwargs["max_file_size"] > ingested_settings.max_ingest_bytes
+
+
+def test_warm_up_loads_the_panel_parts_or_says_what_is_missing(ingested_settings: Settings, tmp_path) -> None:
+    from coach import knowledge
+    from coach.analyzer import behaviour
+
+    ctx = AppContext.create(ingested_settings)
+    assert ctx.warm_up() == []
+    assert behaviour._model is not None and knowledge._keyword_cache  # classifier and keyword index loaded
+    bare = AppContext.create(Settings(home=tmp_path / "no-store"))
+    problems = bare.warm_up()
+    assert problems == ["knowledge search: no store yet (run `coach ingest`)"]
+    assert not (tmp_path / "no-store" / "chroma").exists()  # warming never creates an empty store

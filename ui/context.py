@@ -58,6 +58,29 @@ class AppContext:
         except KeyError:
             raise UsageError(f"unknown scenario {scenario_id!r}; pick one from the list") from None
 
+    def warm_up(self) -> list[str]:
+        """Load what the first coach panel update needs (embedding model, behaviour classifier,
+        knowledge search and its keyword index) before anyone visits, so the first visitor does
+        not wait about a second for it. Returns what could not be warmed (never raises: a missing
+        store or a broken part shows up, with its reason, when it is used)."""
+        from coach.analyzer import analyze
+        from coach.errors import CoachError
+
+        problems: list[str] = []
+        try:
+            analyze("It sounds like that was hard. What happened?")
+        except CoachError as exc:
+            problems.append(f"analyzer: {exc}")
+        search = self.searcher
+        if search is None:
+            problems.append("knowledge search: no store yet (run `coach ingest`)")
+        else:
+            try:
+                search("listening before giving advice", 2, "mentor")
+            except CoachError as exc:
+                problems.append(f"knowledge search: {exc}")
+        return problems
+
     def start(self, scenario_id: str) -> Rehearsal:
         """A new rehearsal of a scenario."""
         self.scenario(scenario_id)

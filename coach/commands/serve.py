@@ -49,8 +49,12 @@ def run(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     auth = auth_for(host, settings.auth.get_secret_value() if settings.auth else None)
     from ui.app import build_app, launch_kwargs
+    from ui.context import AppContext
 
-    app = build_app(settings)
+    ctx = AppContext.create(settings)
+    for problem in ctx.warm_up():  # about a second here instead of in the first visitor's wait
+        print(f"note: not warmed up: {problem}")
+    app = build_app(settings, ctx)
     app.queue(default_concurrency_limit=settings.concurrency)
     # Everything built so far (Gradio, pandas, Chroma, the app) lives as long as the process: moved
     # out of the collector's reach, full collections stay short instead of stalling every request
