@@ -218,6 +218,7 @@ def ingest(
     files = _discover(paths)
     roots = sorted({str(root) for root, _ in files} | {str(p.expanduser().resolve()) for p in paths})
     seen_ids: set[str] = set()
+    card_sources: dict[str, str] = {}
     iterator: Iterable = progress(files) if progress else files
     for root, path in iterator:
         try:
@@ -230,7 +231,10 @@ def ingest(
         report.files += 1
         _upsert_changed(collection, chunks, report)
         seen_ids.update(c.id for c in chunks)
+        card_sources.update((c.metadata["card_id"], c.metadata["source_key"])
+                            for c in chunks if c.metadata.get("kind") == "card")
     report.deleted += _delete_stale(collection, roots, seen_ids)
+    report.deleted += _delete_moved_cards(collection, card_sources)
     invalidate_keyword_index()
     return report
 
@@ -260,19 +264,22 @@ def _upsert_changed(collection, chunks: list[Chunk], report: IngestReport) -> No
     if extra:
         collection.delete(ids=extra)
         report.deleted += len(extra)
-    report.deleted += _delete_card_elsewhere(collection, chunks[0].metadata, key)
 
 
-def _delete_card_elsewhere(collection, meta: dict, key: str) -> int:
-    """A principle card lives once in the store: drop its chunks ingested from another path.
+def _delete_moved_cards(collection, card_sources: dict[str, str]) -> int:
+    """A principle card lives once in the store: drop chunks of the cards this run ingested
+    (``card_sources``: card id -> source key) that were stored from another path.
 
     Chunk ids carry the file's path, so a moved checkout (or a second clone) would otherwise add
     every card a second time, and the duplicates skew both the dense and the keyword ranking.
     """
-    if meta.get("kind") != "card" or not meta.get("card_id"):
+    if not card_sources:
         return 0
-    stored = collection.get(where={"card_id": meta["card_id"]}, include=["metadatas"])
-    moved = [i for i, m in zip(stored["ids"], stored["metadatas"]) if (m or {}).get("source_key") != key]
+    stored = collection.get(where={"kind": "card"}, include=["metadatas"])
+    moved = [
+        chunk_id for chunk_id, meta in zip(stored["ids"], stored["metadatas"])
+        if (meta or {}).get("card_id") in card_sources and meta.get("source_key") != card_sources[meta["card_id"]]
+    ]
     if moved:
         collection.delete(ids=moved)
     return len(moved)
