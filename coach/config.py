@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # One core is left to the web server, the embedding model and the analyzer: on 2 cores llama.cpp
     # with every core was measured 10-100x slower once anything else ran beside it.
     threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) - 1), ge=1)
+    # 0 lets the caller choose: the CLI embeds one text at a time and uses one thread per core for
+    # the lowest latency; `coach serve` runs several panel updates at once and uses one thread per
+    # call (measured: a third less CPU per update and a lower 10-client p95; benchmarks/ui.py).
+    embed_threads: int = Field(default=0, ge=0, le=64,
+                               description="Threads per embedding call; 0 = one per core (CLI), one (web app).")
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=160, ge=1, le=8192)
     seed: int = Field(default=42)

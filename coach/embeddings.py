@@ -122,6 +122,7 @@ class MiniLMEncoder:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.threads = threads or 0  # 0: onnxruntime's default, one thread per core
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -156,6 +157,23 @@ class MiniLMEncoder:
 
 _encoder_lock = threading.Lock()
 _encoder: MiniLMEncoder | None = None
+_threads: int | None = None   # set by use_threads(); None: Settings.embed_threads
+
+
+def use_threads(threads: int) -> None:
+    """Threads per embedding call in this process from now on (0: one per core).
+
+    A server that runs several embedding calls at once gives each one thread: onnxruntime's
+    per-call thread pool then only adds hand-offs (and spin-waits) between calls that already
+    keep every core busy. An encoder already loaded with another count is replaced.
+    """
+    global _encoder, _threads
+    if threads < 0:
+        raise ValueError(f"threads must be 0 or more (got {threads})")
+    with _encoder_lock:
+        _threads = threads
+        if _encoder is not None and _encoder.threads != threads:
+            _encoder = None
 
 
 def get_encoder() -> MiniLMEncoder:
@@ -164,7 +182,12 @@ def get_encoder() -> MiniLMEncoder:
     if _encoder is None:
         with _encoder_lock:
             if _encoder is None:
-                _encoder = MiniLMEncoder()
+                threads = _threads
+                if threads is None:
+                    from coach.config import get_settings
+
+                    threads = get_settings().embed_threads
+                _encoder = MiniLMEncoder(threads=threads or None)
     return _encoder
 
 

@@ -149,3 +149,44 @@ def test_a_model_file_the_user_names_is_never_deleted(tmp_path) -> None:
     with pytest.raises(Exception, match="INVALID_PROTOBUF"):  # onnxruntime's own error type
         MiniLMEncoder(model=mine)
     assert mine.read_bytes() == b"not a model"
+
+
+def test_threads_per_call_change_speed_not_vectors(monkeypatch) -> None:
+    """One thread per call (the web app) and one per core (the CLI) embed identically."""
+    import coach.embeddings as embeddings
+
+    texts = ["It sounds like that call shook you.", "You should send the email.", "\u0645\u0631\u062d\u0628\u0627 \U0001f600"]
+    default = embed(texts)
+    monkeypatch.setattr(embeddings, "_encoder", None)
+    monkeypatch.setattr(embeddings, "_threads", None)
+    embeddings.use_threads(1)
+    single = embed(texts)
+    assert embeddings.get_encoder().threads == 1
+    np.testing.assert_allclose(single, default, atol=1e-5)
+    loaded = embeddings.get_encoder()
+    embeddings.use_threads(1)   # the same count keeps the loaded encoder
+    assert embeddings.get_encoder() is loaded
+    embeddings.use_threads(0)   # another count replaces it
+    assert embeddings.get_encoder() is not loaded and embeddings.get_encoder().threads == 0
+
+
+def test_threads_setting_is_read_when_nothing_chose(monkeypatch) -> None:
+    import coach.embeddings as embeddings
+    from coach.config import get_settings
+
+    monkeypatch.setattr(embeddings, "_encoder", None)
+    monkeypatch.setattr(embeddings, "_threads", None)
+    monkeypatch.setenv("COACH_EMBED_THREADS", "1")
+    get_settings.cache_clear()
+    try:
+        assert embeddings.get_encoder().threads == 1
+    finally:
+        monkeypatch.delenv("COACH_EMBED_THREADS")
+        get_settings.cache_clear()
+
+
+def test_negative_thread_count_is_refused() -> None:
+    import coach.embeddings as embeddings
+
+    with pytest.raises(ValueError, match="0 or more"):
+        embeddings.use_threads(-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 
-from coach.config import get_settings
+from coach.config import Settings, get_settings
 from coach.errors import UsageError
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -42,6 +42,12 @@ def auth_for(host: str, raw_auth: str | None) -> list[tuple[str, str]] | None:
     return None
 
 
+def serve_embed_threads(settings: Settings) -> int:
+    """Threads per embedding call in the web app: the configured count, else one (the panel
+    updates that run at once already use every core)."""
+    return settings.embed_threads or 1
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and launch the app; blocks until interrupted."""
     settings = get_settings()
@@ -51,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from ui.app import build_app, launch_kwargs
     from ui.context import AppContext
 
+    from coach.embeddings import use_threads
+
+    use_threads(serve_embed_threads(settings))
     ctx = AppContext.create(settings)
     for problem in ctx.warm_up():  # about a second here instead of in the first visitor's wait
         print(f"note: not warmed up: {problem}")
