@@ -36,6 +36,18 @@ def test_start_shows_the_opening_line_and_the_starting_state(ctx: AppContext) ->
     assert banner == ""  # the bundled local model is there
 
 
+def test_start_uses_the_library_in_memory(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting reads no scenario file again (the app loaded them all once, at start-up)."""
+    import coach.rehearsal.engine as engine
+
+    def reload(*_args, **_kwargs):
+        raise AssertionError("scenario files were read again")
+
+    monkeypatch.setattr(engine, "get_scenario", reload)
+    sid, chat, *_ = start_session(ctx, SCENARIO)
+    assert ctx.store.get_session(sid).scenario_id == SCENARIO and len(chat) == 1
+
+
 def test_unknown_scenario_is_a_usage_error(ctx: AppContext) -> None:
     with pytest.raises(UsageError, match="unknown scenario"):
         start_session(ctx, "no-such-scenario")

@@ -83,8 +83,7 @@ class AppContext:
 
     def start(self, scenario_id: str) -> Rehearsal:
         """A new rehearsal of a scenario."""
-        self.scenario(scenario_id)
-        return Rehearsal.start(scenario_id, settings=self.settings, store=self.store,
+        return Rehearsal.start(self.scenario(scenario_id), settings=self.settings, store=self.store,
                                model=persona_model(self.model_status(), self.settings), searcher=self.searcher)
 
     def open(self, session_id: str | None, model: ChatModel | None = None) -> Rehearsal:

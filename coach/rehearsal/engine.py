@@ -114,14 +114,17 @@ class Rehearsal:
     # --- opening and reopening -------------------------------------------------------------------
 
     @classmethod
-    def start(cls, scenario_ref: str, *, settings: Settings | None = None, store: Store | None = None,
+    def start(cls, scenario_ref: str | Scenario, *, settings: Settings | None = None, store: Store | None = None,
               model: ChatModel | None = None, searcher: Searcher | None = None) -> Rehearsal:
-        """A new session of a scenario (id or .yaml path); the persona's opening line is stored as turn 0.
+        """A new session of a scenario (id, .yaml path, or a loaded :class:`Scenario`); the persona's
+        opening line is stored as turn 0.
 
         An unknown id raises :class:`UsageError` listing the valid ids.
         """
         settings = settings or get_settings()
-        scenario = get_scenario(scenario_ref, settings)
+        # A loaded scenario (the web app keeps its library in memory) is used as is: loading by id
+        # reads and validates every scenario file again.
+        scenario = scenario_ref if isinstance(scenario_ref, Scenario) else get_scenario(scenario_ref, settings)
         store = store or Store(settings.db_path)
         session = store.create_session(scenario.id, initial_state(scenario))
         store.add_turn(session.id, "employee", scenario.opening_line)
