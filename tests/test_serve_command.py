@@ -74,3 +74,24 @@ def test_with_auth_the_app_answers_only_after_login(ingested_home: Path) -> None
 def test_the_web_app_embeds_with_one_thread_per_call_unless_told(tmp_path: Path) -> None:
     assert serve_embed_threads(Settings(home=tmp_path)) == 1
     assert serve_embed_threads(Settings(home=tmp_path, embed_threads=2)) == 2
+
+
+def test_warm_up_runs_beside_the_launch_and_reports(ingested_settings: Settings, capsys) -> None:
+    from coach.analyzer import behaviour
+    from coach.commands.serve import start_warm_up
+    from ui.context import AppContext
+
+    thread = start_warm_up(AppContext.create(ingested_settings))
+    assert thread.daemon  # never keeps a stopped server alive
+    thread.join(timeout=120)
+    assert not thread.is_alive() and behaviour._model is not None
+    out = capsys.readouterr().out
+    assert "coach panel warmed up in" in out and "not warmed up" not in out
+
+
+def test_warm_up_names_what_is_missing_without_failing(tmp_path: Path, capsys) -> None:
+    from coach.commands.serve import start_warm_up
+    from ui.context import AppContext
+
+    start_warm_up(AppContext.create(Settings(home=tmp_path / "no-store"))).join(timeout=120)
+    assert "note: not warmed up: knowledge search: no store yet (run `coach ingest`)" in capsys.readouterr().out
