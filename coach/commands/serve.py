@@ -77,10 +77,9 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     auth = auth_for(host, settings.auth.get_secret_value() if settings.auth else None)
+    from coach.embeddings import use_threads
     from ui.app import build_app, launch_kwargs
     from ui.context import AppContext
-
-    from coach.embeddings import use_threads
 
     use_threads(serve_embed_threads(settings))
     ctx = AppContext.create(settings)
